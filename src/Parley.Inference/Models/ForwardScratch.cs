@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+using Parley.Inference.Tensors;
+
+namespace Parley.Inference.Models;
+
+/// <summary>Native working memory of the forward pass, grown to the largest batch seen and then reused.</summary>
+public sealed unsafe class ForwardScratch : IDisposable
+{
+    private readonly ModelConfig _c;
+    private readonly List<nint> _blocks = [];
+
+    public ForwardScratch(ModelConfig c) => _c = c;
+
+    public int Capacity { get; private set; }
+    public float* X { get; private set; }
+    public float* Xn { get; private set; }
+    public float* Q { get; private set; }
+    public float* K { get; private set; }
+    public float* V { get; private set; }
+    public float* Attn { get; private set; }
+    public float* Proj { get; private set; }
+    public float* Gate { get; private set; }
+    public float* Up { get; private set; }
+    /// <summary>Per-thread attention scores, one context length each.</summary>
+    public float* Scores { get; private set; }
+    /// <summary>Keys and values of the current layer converted to F32, context × kv_dim each.</summary>
+    public float* KeysF32 { get; private set; }
+    public float* ValuesF32 { get; private set; }
+    public ActivationBuffer Activations { get; } = new();
+
+    public void Ensure(int batch, int threads, int context)
+    {
+        if (batch <= Capacity && Scores != null) return;
+        Free();
+        Capacity = Math.Max(batch, 1);
+        int n = Capacity;
+        X = Alloc(n * _c.EmbeddingLength);
+        Xn = Alloc(n * Math.Max(_c.EmbeddingLength, _c.FeedForwardLength));
+        Q = Alloc(n * _c.QDim);
+        K = Alloc(n * _c.KvDim);
+        V = Alloc(n * _c.KvDim);
+        Attn = Alloc(n * _c.QDim);
+        Proj = Alloc(n * _c.EmbeddingLength);
+        Gate = Alloc(n * _c.FeedForwardLength);
+        Up = Alloc(n * _c.FeedForwardLength);
+        Scores = Alloc(threads * context);
+        KeysF32 = Alloc(context * _c.KvDim);
+        ValuesF32 = Alloc(context * _c.KvDim);
+    }
+
+    private float* Alloc(long floats)
+    {
+        var p = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+        _blocks.Add((nint)p);
+        return p;
+    }
+
+    private void Free()
+    {
+        foreach (var p in _blocks) NativeMemory.AlignedFree((void*)p);
+        _blocks.Clear();
+    }
+
+    public void Dispose()
+    {
+        Free();
+        Activations.Dispose();
+    }
+}

@@ -1,0 +1,10 @@
+namespace Parley.Inference.Tensors;
+
+/// <summary>Dot-product kernels on 512-bit vectors (AVX-512 BW).</summary>
+internal static unsafe class VecDot512
+{
+    public static delegate*<byte*, byte*, int, float> Get(GgmlType type) => type switch
+    {
+        _ => null,
+    };
+}

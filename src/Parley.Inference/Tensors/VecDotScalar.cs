@@ -1,0 +1,261 @@
+namespace Parley.Inference.Tensors;
+
+/// <summary>
+/// Scalar dot products of one weight row with one activation row in its dot type: the reference
+/// that every SIMD path is tested against. Integer sums are exact; floats are combined per block
+/// as ggml's generic code does.
+/// </summary>
+public static unsafe class VecDotScalar
+{
+    public static float Dot(GgmlType type, byte* w, byte* a, int k) => type switch
+    {
+        GgmlType.F32 => F32((float*)w, (float*)a, k),
+        GgmlType.F16 => F16((ushort*)w, (ushort*)a, k),
+        GgmlType.BF16 => BF16((ushort*)w, (ushort*)a, k),
+        GgmlType.Q4_0 => Q4_0(w, a, k),
+        GgmlType.Q4_1 => Q4_1(w, a, k),
+        GgmlType.Q5_0 => Q5_0(w, a, k),
+        GgmlType.Q5_1 => Q5_1(w, a, k),
+        GgmlType.Q8_0 => Q8_0(w, a, k),
+        GgmlType.Q4_K => Q4_K(w, a, k),
+        GgmlType.Q5_K => Q5_K(w, a, k),
+        GgmlType.Q6_K => Q6_K(w, a, k),
+        _ => throw new NotSupportedException($"no dot product for {type}"),
+    };
+
+    private static float F32(float* w, float* a, int k)
+    {
+        float s = 0;
+        for (int i = 0; i < k; i++) s += w[i] * a[i];
+        return s;
+    }
+
+    private static float F16(ushort* w, ushort* a, int k)
+    {
+        float s = 0;
+        for (int i = 0; i < k; i++) s += Fp16.ToFloat(w[i]) * Fp16.ToFloat(a[i]);
+        return s;
+    }
+
+    private static float BF16(ushort* w, ushort* a, int k)
+    {
+        float s = 0;
+        for (int i = 0; i < k; i++) s += Fp16.BF16ToFloat(w[i]) * Fp16.BF16ToFloat(a[i]);
+        return s;
+    }
+
+    private static float Half(byte* p) => Fp16.ToFloat(*(ushort*)p);
+
+    private struct Q8Row(byte* row, int k)
+    {
+        public readonly float* D = (float*)row;
+        public readonly int* Sum = (int*)(row + 4 * (k / 32));
+        public readonly float* S = (float*)(row + 8 * (k / 32));
+        public readonly sbyte* Qs = (sbyte*)(row + ActivationLayout.QsOffset(DotType.Q8, k));
+    }
+
+    private static float Q4_0(byte* w, byte* a, int k)
+    {
+        var y = new Q8Row(a, k);
+        float sum = 0;
+        for (int b = 0; b < k / 32; b++, w += 18)
+        {
+            byte* qs = w + 2;
+            sbyte* q8 = y.Qs + b * 32;
+            int s = 0;
+            for (int j = 0; j < 16; j++) s += ((qs[j] & 0xF) - 8) * q8[j] + ((qs[j] >> 4) - 8) * q8[j + 16];
+            sum += s * (Half(w) * y.D[b]);
+        }
+
+        return sum;
+    }
+
+    private static float Q4_1(byte* w, byte* a, int k)
+    {
+        var y = new Q8Row(a, k);
+        float sum = 0;
+        for (int b = 0; b < k / 32; b++, w += 20)
+        {
+            byte* qs = w + 4;
+            sbyte* q8 = y.Qs + b * 32;
+            int s = 0;
+            for (int j = 0; j < 16; j++) s += (qs[j] & 0xF) * q8[j] + (qs[j] >> 4) * q8[j + 16];
+            sum += (Half(w) * y.D[b]) * s + Half(w + 2) * y.S[b];
+        }
+
+        return sum;
+    }
+
+    private static float Q5_0(byte* w, byte* a, int k)
+    {
+        var y = new Q8Row(a, k);
+        float sum = 0;
+        for (int b = 0; b < k / 32; b++, w += 22)
+        {
+            uint qh = *(uint*)(w + 2);
+            byte* qs = w + 6;
+            sbyte* q8 = y.Qs + b * 32;
+            int s = 0;
+            for (int j = 0; j < 16; j++)
+            {
+                int h0 = (int)((qh >> j) << 4) & 0x10;
+                int h1 = (int)(qh >> (j + 12)) & 0x10;
+                s += (((qs[j] & 0xF) | h0) - 16) * q8[j] + (((qs[j] >> 4) | h1) - 16) * q8[j + 16];
+            }
+
+            sum += s * (Half(w) * y.D[b]);
+        }
+
+        return sum;
+    }
+
+    private static float Q5_1(byte* w, byte* a, int k)
+    {
+        var y = new Q8Row(a, k);
+        float sum = 0;
+        for (int b = 0; b < k / 32; b++, w += 24)
+        {
+            uint qh = *(uint*)(w + 4);
+            byte* qs = w + 8;
+            sbyte* q8 = y.Qs + b * 32;
+            int s = 0;
+            for (int j = 0; j < 16; j++)
+            {
+                int h0 = (int)((qh >> j) << 4) & 0x10;
+                int h1 = (int)(qh >> (j + 12)) & 0x10;
+                s += ((qs[j] & 0xF) | h0) * q8[j] + ((qs[j] >> 4) | h1) * q8[j + 16];
+            }
+
+            sum += (Half(w) * y.D[b]) * s + Half(w + 2) * y.S[b];
+        }
+
+        return sum;
+    }
+
+    private static float Q8_0(byte* w, byte* a, int k)
+    {
+        var y = new Q8Row(a, k);
+        float sum = 0;
+        for (int b = 0; b < k / 32; b++, w += 34)
+        {
+            sbyte* qs = (sbyte*)(w + 2);
+            sbyte* q8 = y.Qs + b * 32;
+            int s = 0;
+            for (int j = 0; j < 32; j++) s += qs[j] * q8[j];
+            sum += s * (Half(w) * y.D[b]);
+        }
+
+        return sum;
+    }
+
+    private struct Q8KRow(byte* row, int k)
+    {
+        public readonly float* D = (float*)row;
+        public readonly short* BSums = (short*)(row + 4 * (k / 256));
+        public readonly sbyte* Qs = (sbyte*)(row + ActivationLayout.QsOffset(DotType.Q8K, k));
+    }
+
+    private static float Q4_K(byte* w, byte* a, int k)
+    {
+        var y = new Q8KRow(a, k);
+        float sum = 0;
+        for (int b = 0; b < k / 256; b++, w += 144)
+        {
+            byte* q = w + 16;
+            sbyte* q8 = y.Qs + b * 256;
+            int sumi = 0, summ = 0;
+            for (int j = 0; j < 4; j++)
+            {
+                Dequantize.ScaleMinK4(2 * j, w + 4, out int sc1, out int m1);
+                Dequantize.ScaleMinK4(2 * j + 1, w + 4, out int sc2, out int m2);
+                int s1 = 0, s2 = 0;
+                for (int l = 0; l < 32; l++)
+                {
+                    s1 += (q[l] & 0xF) * q8[l];
+                    s2 += (q[l] >> 4) * q8[l + 32];
+                }
+
+                sumi += sc1 * s1 + sc2 * s2;
+                short* bs = y.BSums + b * 16 + 4 * j;
+                summ += m1 * (bs[0] + bs[1]) + m2 * (bs[2] + bs[3]);
+                q += 32;
+                q8 += 64;
+            }
+
+            sum += Half(w) * y.D[b] * sumi - Half(w + 2) * y.D[b] * summ;
+        }
+
+        return sum;
+    }
+
+    private static float Q5_K(byte* w, byte* a, int k)
+    {
+        var y = new Q8KRow(a, k);
+        float sum = 0;
+        for (int b = 0; b < k / 256; b++, w += 176)
+        {
+            byte* qh = w + 16;
+            byte* ql = w + 48;
+            sbyte* q8 = y.Qs + b * 256;
+            int sumi = 0, summ = 0, u1 = 1, u2 = 2;
+            for (int j = 0; j < 4; j++)
+            {
+                Dequantize.ScaleMinK4(2 * j, w + 4, out int sc1, out int m1);
+                Dequantize.ScaleMinK4(2 * j + 1, w + 4, out int sc2, out int m2);
+                int s1 = 0, s2 = 0;
+                for (int l = 0; l < 32; l++)
+                {
+                    s1 += ((ql[l] & 0xF) + ((qh[l] & u1) != 0 ? 16 : 0)) * q8[l];
+                    s2 += ((ql[l] >> 4) + ((qh[l] & u2) != 0 ? 16 : 0)) * q8[l + 32];
+                }
+
+                sumi += sc1 * s1 + sc2 * s2;
+                short* bs = y.BSums + b * 16 + 4 * j;
+                summ += m1 * (bs[0] + bs[1]) + m2 * (bs[2] + bs[3]);
+                ql += 32;
+                q8 += 64;
+                u1 <<= 2;
+                u2 <<= 2;
+            }
+
+            sum += Half(w) * y.D[b] * sumi - Half(w + 2) * y.D[b] * summ;
+        }
+
+        return sum;
+    }
+
+    private static float Q6_K(byte* w, byte* a, int k)
+    {
+        var y = new Q8KRow(a, k);
+        float sum = 0;
+        for (int b = 0; b < k / 256; b++, w += 210)
+        {
+            byte* ql = w;
+            byte* qh = w + 128;
+            sbyte* sc = (sbyte*)(w + 192);
+            sbyte* q8 = y.Qs + b * 256;
+            int sumi = 0;
+            for (int n = 0; n < 2; n++)
+            {
+                for (int l = 0; l < 32; l++)
+                {
+                    int s = l / 16;
+                    int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                    int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                    int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                    int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                    sumi += sc[s] * q1 * q8[l] + sc[s + 2] * q2 * q8[l + 32] + sc[s + 4] * q3 * q8[l + 64] + sc[s + 6] * q4 * q8[l + 96];
+                }
+
+                ql += 64;
+                qh += 32;
+                sc += 8;
+                q8 += 128;
+            }
+
+            sum += Half(w + 208) * y.D[b] * sumi;
+        }
+
+        return sum;
+    }
+}
