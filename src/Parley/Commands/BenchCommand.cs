@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Parley.Cli;
+using Parley.Inference.Models;
+
+namespace Parley.Commands;
+
+/// <summary>
+/// parley bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]: prompt processing (ppN)
+/// and token generation (tgN) in tokens/s, mean ± stddev over repetitions after one warm-up, as
+/// llama-bench measures them (random tokens, a fresh cache per repetition).
+/// </summary>
+public static class BenchCommand
+{
+    public static int Run(string[] args, TextWriter stdout)
+    {
+        var a = new Arguments(args, new HashSet<string> { "--json" });
+        string model = a.String("-m", "--model") ?? throw new CliException("bench needs a model: -m MODEL");
+        int nPrompt = a.Int(512, "-p", "--n-prompt");
+        int nGen = a.Int(128, "-n", "--n-gen");
+        int threads = a.Int(0, "-t", "--threads");
+        int reps = a.Int(5, "-r", "--repetitions");
+        bool json = a.Flag("--json");
+        a.RejectUnknown();
+        if (nPrompt < 0 || nGen < 0 || reps < 1 || threads < 0) throw new CliException("-p and -n must be 0 or more, -r at least 1, -t 0 (all cores) or more");
+
+        using var llm = ModelLoader.Load(model, threads);
+        if (Math.Max(nPrompt, nGen + 1) > llm.Config.ContextLength)
+        {
+            throw new CliException($"the model's context holds {llm.Config.ContextLength} tokens; -p {nPrompt} / -n {nGen} do not fit");
+        }
+
+        var rows = new List<Row>();
+        if (nPrompt > 0) rows.Add(Measure(llm, model, nPrompt, 0, reps, () => Prompt(llm, nPrompt)));
+        if (nGen > 0) rows.Add(Measure(llm, model, 0, nGen, reps, () => Generate(llm, nGen)));
+
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+            return 0;
+        }
+
+        stdout.WriteLine("| model | size | params | threads | test | t/s |");
+        stdout.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var r in rows)
+        {
+            string test = r.NPrompt > 0 ? $"pp{r.NPrompt}" : $"tg{r.NGen}";
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.ModelFilename} | {r.ModelSize / 1048576.0:F2} MiB | {r.ModelNParams / 1e6:F2} M | {r.NThreads} | {test} | {r.AvgTs:F2} ± {r.StddevTs:F2} |"));
+        }
+
+        return 0;
+    }
+
+    private static void Prompt(LlamaModel llm, int n)
+    {
+        var tokens = RandomTokens(llm, n);
+        var positions = Enumerable.Range(0, n).ToArray();
+        using var cache = llm.CreateCache(n);
+        llm.Forward(tokens, positions, cache, new float[llm.VocabSize]);
+    }
+
+    private static void Generate(LlamaModel llm, int n)
+    {
+        var tokens = RandomTokens(llm, n);
+        using var cache = llm.CreateCache(n);
+        var logits = new float[llm.VocabSize];
+        for (int i = 0; i < n; i++) llm.Forward([tokens[i]], [i], cache, logits);
+    }
+
+    private static int[] RandomTokens(LlamaModel llm, int n)
+    {
+        var r = new Random(42);
+        var t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = r.Next(llm.VocabSize);
+        return t;
+    }
+
+    private static Row Measure(LlamaModel llm, string path, int nPrompt, int nGen, int reps, Action run)
+    {
+        run(); // warm-up: JIT, page-in of the mapping, scratch allocation
+        var ns = new long[reps];
+        var ts = new double[reps];
+        for (int i = 0; i < reps; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            run();
+            var elapsed = Stopwatch.GetElapsedTime(t0);
+            ns[i] = (long)(elapsed.TotalMilliseconds * 1e6);
+            ts[i] = (nPrompt + nGen) / elapsed.TotalSeconds;
+        }
+
+        double mean = ts.Average();
+        double sd = reps > 1 ? Math.Sqrt(ts.Sum(x => (x - mean) * (x - mean)) / (reps - 1)) : 0;
+        long parameters = llm.File.Tensors.Sum(t => t.ElementCount);
+        return new Row(Path.GetFileName(path), llm.Config.Architecture, new FileInfo(path).Length, parameters, llm.Threads,
+            nPrompt, nGen, (long)ns.Average(), (long)(reps > 1 ? Math.Sqrt(ns.Sum(x => (x - ns.Average()) * (x - ns.Average())) / (reps - 1)) : 0),
+            mean, sd, ts, ns);
+    }
+
+    /// <summary>One result, with llama-bench's JSON field names.</summary>
+    private sealed record Row(
+        string ModelFilename, string ModelType, long ModelSize, long ModelNParams, int NThreads, int NPrompt, int NGen,
+        long AvgNs, long StddevNs, double AvgTs, double StddevTs, double[] SamplesTs, long[] SamplesNs);
+}
