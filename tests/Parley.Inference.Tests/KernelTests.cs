@@ -1,0 +1,202 @@
+using System.Runtime.InteropServices;
+using Parley.Inference.Tensors;
+
+namespace Parley.Inference.Tests;
+
+/// <summary>
+/// Every weight type at every kernel level against the scalar reference and against
+/// dequantize-then-F32, on random blocks (random bytes are valid quants; scales are set to finite halves).
+/// </summary>
+public unsafe class KernelTests
+{
+    public static TheoryData<GgmlType> Types =>
+    [
+        GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0,
+        GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+    ];
+
+    private const int K = 512;
+
+    private static byte[] RandomRow(GgmlType type, Random r)
+    {
+        var row = new byte[GgmlTypeInfo.RowBytes(type, K)];
+        r.NextBytes(row);
+        int bb = GgmlTypeInfo.BlockBytes(type);
+        ushort Half() => Fp16.FromFloat((float)(r.NextDouble() * 0.02 + 0.001));
+        void SetHalf(int at) => BitConverter.TryWriteBytes(row.AsSpan(at, 2), Half());
+        switch (type)
+        {
+            case GgmlType.F32:
+                for (int i = 0; i < K; i++) BitConverter.TryWriteBytes(row.AsSpan(4 * i, 4), (float)(r.NextDouble() * 2 - 1));
+                break;
+            case GgmlType.F16:
+                for (int i = 0; i < K; i++) BitConverter.TryWriteBytes(row.AsSpan(2 * i, 2), Fp16.FromFloat((float)(r.NextDouble() * 2 - 1)));
+                break;
+            case GgmlType.BF16:
+                for (int i = 0; i < K; i++) BitConverter.TryWriteBytes(row.AsSpan(2 * i, 2), Fp16.FloatToBF16((float)(r.NextDouble() * 2 - 1)));
+                break;
+            default:
+                for (int b = 0; b < row.Length / bb; b++)
+                {
+                    int o = b * bb;
+                    switch (type)
+                    {
+                        case GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0: SetHalf(o); break;
+                        case GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K: SetHalf(o); SetHalf(o + 2); break;
+                        case GgmlType.Q6_K: SetHalf(o + 208); break;
+                    }
+                }
+
+                break;
+        }
+
+        return row;
+    }
+
+    private static float[] RandomActivations(Random r)
+    {
+        var x = new float[K];
+        for (int i = 0; i < K; i++) x[i] = (float)(r.NextDouble() * 4 - 2);
+        return x;
+    }
+
+    /// <summary>The activation row as the kernels see it, back in floats.</summary>
+    private static float[] DequantizeActivations(DotType t, byte* row)
+    {
+        var x = new float[K];
+        switch (t)
+        {
+            case DotType.F32: new Span<float>(row, K).CopyTo(x); break;
+            case DotType.F16: for (int i = 0; i < K; i++) x[i] = Fp16.ToFloat(((ushort*)row)[i]); break;
+            case DotType.BF16: for (int i = 0; i < K; i++) x[i] = Fp16.BF16ToFloat(((ushort*)row)[i]); break;
+            case DotType.Q8:
+                {
+                    sbyte* qs = (sbyte*)(row + ActivationLayout.QsOffset(t, K));
+                    for (int i = 0; i < K; i++) x[i] = qs[i] * ((float*)row)[i / 32];
+                    break;
+                }
+
+            case DotType.Q8K:
+                {
+                    sbyte* qs = (sbyte*)(row + ActivationLayout.QsOffset(t, K));
+                    for (int i = 0; i < K; i++) x[i] = qs[i] * ((float*)row)[i / 256];
+                    break;
+                }
+        }
+
+        return x;
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void EveryLevelAgreesWithScalarAndWithDequantized(GgmlType type)
+    {
+        var r = new Random((int)type * 7919);
+        var dt = ActivationLayout.For(type);
+        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)ActivationLayout.RowStride(dt, K), 64);
+        try
+        {
+            for (int trial = 0; trial < 20; trial++)
+            {
+                var w = RandomRow(type, r);
+                var x = RandomActivations(r);
+                ActivationQuantizer.QuantizeRow(dt, x, act);
+                var wf = new float[K];
+                var xq = DequantizeActivations(dt, act);
+                double exact = 0, magnitude = 0;
+                fixed (byte* wp = w)
+                {
+                    Dequantize.Row(type, wp, wf);
+                    for (int i = 0; i < K; i++)
+                    {
+                        exact += (double)wf[i] * xq[i];
+                        magnitude += Math.Abs((double)wf[i] * xq[i]);
+                    }
+
+                    float scalar = VecDotScalar.Dot(type, wp, act, K);
+                    double tol = 1e-5 * magnitude + 1e-6;
+                    Assert.True(Math.Abs(scalar - exact) <= tol, $"{type} scalar {scalar} vs dequantized {exact}");
+                    foreach (var level in KernelLevels.Available())
+                    {
+                        float v = VecDot.Get(type, level)(wp, act, K);
+                        Assert.True(Math.Abs(v - scalar) <= tol, $"{type} {level} {v} vs scalar {scalar}");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(act);
+        }
+    }
+
+    [Fact]
+    public void ActivationQuantizationFollowsGgml()
+    {
+        var x = new float[256];
+        for (int i = 0; i < 256; i++) x[i] = (i - 100) * 0.01f;
+        byte* row = (byte*)NativeMemory.AlignedAlloc((nuint)ActivationLayout.RowStride(DotType.Q8K, 256), 64);
+        try
+        {
+            ActivationQuantizer.QuantizeRow(DotType.Q8K, x, row);
+            sbyte* qs = (sbyte*)(row + ActivationLayout.QsOffset(DotType.Q8K, 256));
+            Assert.Equal(-127, qs[255]); // the signed extreme maps to -127
+            Assert.Equal(1.55f / -127f, ((float*)row)[0], 6);
+            ActivationQuantizer.QuantizeRow(DotType.Q8, x.AsSpan(0, 32), row);
+            qs = (sbyte*)(row + ActivationLayout.QsOffset(DotType.Q8, 32));
+            Assert.Equal(-127, qs[0]);
+            Assert.Equal(Fp16.Round(1.0f / 127f), ((float*)row)[0]);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(row);
+        }
+    }
+
+    [Fact]
+    public void MatMulMatchesRowByRowDots()
+    {
+        using var pool = new WorkerPool(2);
+        var r = new Random(5);
+        const int rows = 37, batch = 5;
+        var w = new byte[rows * GgmlTypeInfo.RowBytes(GgmlType.Q8_0, K)];
+        for (int i = 0; i < rows; i++) RandomRow(GgmlType.Q8_0, r).CopyTo(w, i * (int)GgmlTypeInfo.RowBytes(GgmlType.Q8_0, K));
+        var x = new float[batch * K];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
+        using var act = new ActivationBuffer();
+        act.Load(DotType.Q8, x, batch, K);
+        var y = new float[batch * rows];
+        fixed (byte* wp = w)
+        fixed (float* yp = y)
+        {
+            var m = new WeightMatrix(wp, GgmlType.Q8_0, rows, K);
+            foreach (var level in KernelLevels.Available())
+            {
+                new MatMul(pool, level).Run(m, act, yp, rows);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < rows; i++) Assert.Equal(VecDotScalar.Dot(GgmlType.Q8_0, m.Row(i), act.Row(b), K), y[b * rows + i], 3);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void HalfConversionsAreExactForEveryHalf()
+    {
+        var h = new ushort[8];
+        for (int bits = 0; bits < 65536; bits += 8)
+        {
+            for (int i = 0; i < 8; i++) h[i] = (ushort)(bits + i);
+            fixed (ushort* p = h)
+            {
+                var v = Fp16.ToFloat(System.Runtime.Intrinsics.Vector128.Load(p));
+                for (int i = 0; i < 8; i++)
+                {
+                    float expected = (float)BitConverter.UInt16BitsToHalf(h[i]);
+                    Assert.True(float.IsNaN(expected) ? float.IsNaN(v[i]) : expected.Equals(v[i]), $"half 0x{h[i]:X4}: {v[i]} vs {expected}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using Parley.Inference.Generation;
+using Parley.Inference.Sampling;
+
+namespace Parley.Inference.Tests;
+
+public class SamplerTests
+{
+    private static float[] Logits(int n, int seed)
+    {
+        var r = new Random(seed);
+        var l = new float[n];
+        for (int i = 0; i < n; i++) l[i] = (float)(r.NextDouble() * 10);
+        return l;
+    }
+
+    [Fact]
+    public void GreedyAndTopKOnePickTheArgmax()
+    {
+        var logits = Logits(1000, 1);
+        int best = Sampler.ArgMax(logits);
+        Assert.Equal(best, new Sampler(SamplingOptions.Greedy).Sample(logits, []));
+        Assert.Equal(best, new Sampler(new SamplingOptions { Temperature = 1.5f, TopK = 1, Seed = 3 }).Sample(logits, []));
+    }
+
+    [Fact]
+    public void ASeedReproducesARun()
+    {
+        var logits = Logits(500, 2);
+        var o = new SamplingOptions { Temperature = 1.2f, TopK = 0, TopP = 1, MinP = 0, Seed = 1234 };
+        int[] Run(SamplingOptions opts)
+        {
+            var s = new Sampler(opts);
+            return Enumerable.Range(0, 50).Select(_ => s.Sample(logits, [])).ToArray();
+        }
+
+        Assert.Equal(Run(o), Run(o));
+        Assert.NotEqual(Run(o), Run(o with { Seed = 999 }));
+        Assert.True(Run(o).Distinct().Count() > 5, "a high temperature should explore");
+    }
+
+    [Fact]
+    public void TopPAndMinPRestrictTheCandidates()
+    {
+        var logits = new float[] { 10, 9.9f, 2, 1, 0 };
+        var topP = new Sampler(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 0.5f, MinP = 0, Seed = 5 });
+        Assert.All(Enumerable.Range(0, 100), _ => Assert.Equal(0, topP.Sample(logits, [])));
+        var minP = new Sampler(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 1, MinP = 0.5f, Seed = 5 });
+        var picks = Enumerable.Range(0, 200).Select(_ => minP.Sample(logits, [])).ToHashSet();
+        Assert.Equal(new HashSet<int> { 0, 1 }, picks);
+    }
+
+    [Fact]
+    public void PenaltiesDemoteRecentTokens()
+    {
+        var logits = new float[] { 5, 4.5f, 1 };
+        Assert.Equal(1, new Sampler(new SamplingOptions { Temperature = 0, PresencePenalty = 1 }).Sample(logits, [0]));
+        Assert.Equal(0, new Sampler(new SamplingOptions { Temperature = 0, PresencePenalty = 0.2f }).Sample(logits, [0]));
+        Assert.Equal(1, new Sampler(new SamplingOptions { Temperature = 0, FrequencyPenalty = 0.3f }).Sample(logits, [0, 0]));
+        Assert.Equal(1, new Sampler(new SamplingOptions { Temperature = 0, RepetitionPenalty = 1.2f }).Sample(logits, [0]));
+    }
+
+    [Fact]
+    public void StopStringsAreHeldBackAndCut()
+    {
+        var f = new StopStringFilter(["STOP", "\n\n"]);
+        Assert.Equal("Hello ", f.Push("Hello ST"));
+        Assert.Equal("", f.Push("O"));
+        Assert.Equal("STOx", f.Push("x"));
+        Assert.Equal("ab", f.Push("ab\n\ncd"));
+        Assert.True(f.Stopped);
+        Assert.Equal("", f.Flush());
+        var g = new StopStringFilter(["END"]);
+        Assert.Equal("tail ", g.Push("tail EN"));
+        Assert.Equal("EN", g.Flush());
+    }
+}
