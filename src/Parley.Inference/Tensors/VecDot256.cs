@@ -1,10 +1,117 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace Parley.Inference.Tensors;
 
-/// <summary>Dot-product kernels on 256-bit vectors (AVX2, AVX-VNNI where present).</summary>
+/// <summary>
+/// Dot-product kernels on 256-bit vectors (AVX2, with AVX-VNNI when present). They keep ggml's
+/// AVX2 arithmetic order: per block, eight int32 lanes of four products each, converted to float and
+/// accumulated with one FMA by the block's scale, then ggml's horizontal sum.
+/// </summary>
 internal static unsafe class VecDot256
 {
-    public static delegate*<byte*, byte*, int, float> Get(GgmlType type) => type switch
+    public static delegate*<byte*, byte*, int, float> Get(GgmlType type)
     {
-        _ => null,
-    };
+        if (!Avx2.IsSupported || !Fma.IsSupported) return null;
+        return type switch
+        {
+            GgmlType.F32 => &F32,
+            GgmlType.F16 => &F16,
+            GgmlType.Q4_0 => &Q4_0,
+            GgmlType.Q8_0 => &Q8_0,
+            _ => null,
+        };
+    }
+
+    /// <summary>hsum_float_8: (lo + hi), then pairs 0+2 and 1+3, then their sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float HorizontalSum(Vector256<float> v)
+    {
+        var r = v.GetUpper() + v.GetLower();
+        return (r.GetElement(0) + r.GetElement(2)) + (r.GetElement(1) + r.GetElement(3));
+    }
+
+    /// <summary>Signed int8 × int8 → eight int32 sums of four adjacent products (ggml's mul_sum_i8_pairs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> MulSumI8(Vector256<sbyte> x, Vector256<sbyte> y)
+    {
+        var ax = Avx2.Abs(x);
+        var sy = Avx2.Sign(y, x);
+        if (AvxVnni.IsSupported) return AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, ax, sy);
+        var dot = Avx2.MultiplyAddAdjacent(ax, sy);
+        return Avx2.MultiplyAddAdjacent(dot, Vector256<short>.One);
+    }
+
+    private static float Q8_0(byte* w, byte* a, int k)
+    {
+        int nb = k / 32;
+        float* d = (float*)a;
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8, k));
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < nb; b++, w += 34)
+        {
+            var qx = Vector256.Load((sbyte*)(w + 2));
+            var qy = Vector256.Load(qs + 32 * b);
+            var scale = Vector256.Create(Fp16.ToFloat(*(ushort*)w) * d[b]);
+            acc = Fma.MultiplyAdd(scale, Avx.ConvertToVector256Single(MulSumI8(qx, qy)), acc);
+        }
+
+        return HorizontalSum(acc);
+    }
+
+    private static float Q4_0(byte* w, byte* a, int k)
+    {
+        int nb = k / 32;
+        float* d = (float*)a;
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8, k));
+        var acc = Vector256<float>.Zero;
+        var mask = Vector128.Create((byte)0x0F);
+        var eight = Vector256.Create((sbyte)8);
+        for (int b = 0; b < nb; b++, w += 18)
+        {
+            var raw = Vector128.Load(w + 2);
+            var nibbles = Vector256.Create(raw & mask, (raw.AsUInt16() >>> 4).AsByte() & mask);
+            var qx = nibbles.AsSByte() - eight;
+            var qy = Vector256.Load(qs + 32 * b);
+            var scale = Vector256.Create(Fp16.ToFloat(*(ushort*)w) * d[b]);
+            acc = Fma.MultiplyAdd(scale, Avx.ConvertToVector256Single(MulSumI8(qx, qy)), acc);
+        }
+
+        return HorizontalSum(acc);
+    }
+
+    private static float F32(byte* w, byte* a, int k)
+    {
+        float* x = (float*)w, y = (float*)a;
+        var s0 = Vector256<float>.Zero;
+        var s1 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 16 <= k; i += 16)
+        {
+            s0 = Fma.MultiplyAdd(Vector256.Load(x + i), Vector256.Load(y + i), s0);
+            s1 = Fma.MultiplyAdd(Vector256.Load(x + i + 8), Vector256.Load(y + i + 8), s1);
+        }
+
+        float sum = HorizontalSum(s0 + s1);
+        for (; i < k; i++) sum += x[i] * y[i];
+        return sum;
+    }
+
+    private static float F16(byte* w, byte* a, int k)
+    {
+        ushort* x = (ushort*)w, y = (ushort*)a;
+        var s0 = Vector256<float>.Zero;
+        var s1 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 16 <= k; i += 16)
+        {
+            s0 = Fma.MultiplyAdd(Fp16.ToFloat(Vector128.Load(x + i)), Fp16.ToFloat(Vector128.Load(y + i)), s0);
+            s1 = Fma.MultiplyAdd(Fp16.ToFloat(Vector128.Load(x + i + 8)), Fp16.ToFloat(Vector128.Load(y + i + 8)), s1);
+        }
+
+        float sum = HorizontalSum(s0 + s1);
+        for (; i < k; i++) sum += Fp16.ToFloat(x[i]) * Fp16.ToFloat(y[i]);
+        return sum;
+    }
 }
