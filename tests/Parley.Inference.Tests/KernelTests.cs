@@ -164,7 +164,7 @@ public unsafe class KernelTests
         var x = new float[batch * K];
         for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
         using var act = new ActivationBuffer();
-        act.Load(DotType.Q8, x, batch, K);
+        fixed (float* xp = x) act.Load(DotType.Q8, xp, batch, K, new ParallelRows(pool));
         var y = new float[batch * rows];
         fixed (byte* wp = w)
         fixed (float* yp = y)

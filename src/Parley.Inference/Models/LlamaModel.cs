@@ -12,6 +12,7 @@ public sealed unsafe class LlamaModel : IDisposable
 {
     private readonly WorkerPool _pool;
     private readonly MatMul _matmul;
+    private readonly ParallelRows _rows;
     private readonly ForwardScratch _s;
     private readonly Attention _attention;
     private readonly Rope _rope;
@@ -23,6 +24,7 @@ public sealed unsafe class LlamaModel : IDisposable
         Weights = ModelWeights.Load(file, Config);
         _pool = new WorkerPool(threads);
         _matmul = new MatMul(_pool, level);
+        _rows = new ParallelRows(_pool);
         _s = new ForwardScratch(Config);
         _attention = new Attention(Config, _s);
         _rope = new Rope(Config, Weights.RopeFreqs);
@@ -121,7 +123,8 @@ public sealed unsafe class LlamaModel : IDisposable
         Project(w.WGate, _s.Xn, n, _s.Gate);
         Project(w.WUp, _s.Xn, n, _s.Up, sameInput: true);
         int ff = c.FeedForwardLength;
-        Ops.SwiGlu(_s.Gate, _s.Up, n * ff);
+        if (n == 1) Ops.SwiGlu(_s.Gate, _s.Up, ff);
+        else _rows.For(n, t => Ops.SwiGlu(_s.Gate + (long)t * ff, _s.Up + (long)t * ff, ff));
         Project(w.WDown, _s.Gate, n, _s.Proj);
         for (int t = 0; t < n; t++) Ops.Add(_s.X + (long)t * d, _s.Proj + (long)t * d, d);
     }
@@ -136,7 +139,7 @@ public sealed unsafe class LlamaModel : IDisposable
         var act = _s.Activations;
         if (!sameInput || act.Type != type)
         {
-            act.Load(type, new ReadOnlySpan<float>(x, n * w.Cols), n, w.Cols);
+            act.Load(type, x, n, w.Cols, _rows);
         }
 
         _matmul.Run(w, act, y, w.Rows);

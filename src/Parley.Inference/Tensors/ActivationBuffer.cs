@@ -18,8 +18,8 @@ public sealed unsafe class ActivationBuffer : IDisposable
 
     public byte* Row(int i) => _data + (long)i * Stride;
 
-    /// <summary>Converts <paramref name="count"/> rows of <paramref name="cols"/> floats from <paramref name="x"/> (row-major).</summary>
-    public void Load(DotType type, ReadOnlySpan<float> x, int count, int cols)
+    /// <summary>Converts <paramref name="count"/> rows of <paramref name="cols"/> floats from <paramref name="x"/> (row-major), across the pool when given one.</summary>
+    public void Load(DotType type, float* x, int count, int cols, ParallelRows? parallel = null)
     {
         int stride = ActivationLayout.RowStride(type, cols);
         long need = (long)stride * count;
@@ -34,7 +34,13 @@ public sealed unsafe class ActivationBuffer : IDisposable
         Cols = cols;
         Count = count;
         Stride = stride;
-        for (int i = 0; i < count; i++) ActivationQuantizer.QuantizeRow(type, x.Slice(i * cols, cols), Row(i));
+        if (parallel is null || count == 1)
+        {
+            for (int i = 0; i < count; i++) ActivationQuantizer.QuantizeRow(type, new ReadOnlySpan<float>(x + (long)i * cols, cols), Row(i));
+            return;
+        }
+
+        parallel.For(count, i => ActivationQuantizer.QuantizeRow(type, new ReadOnlySpan<float>(x + (long)i * cols, cols), Row(i)));
     }
 
     public void Dispose()
