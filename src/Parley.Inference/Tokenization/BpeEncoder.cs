@@ -22,9 +22,7 @@ internal sealed class BpeEncoder
 
     public BpeEncoder(Vocabulary vocab)
     {
-        var tokens = new Dictionary<string, int>(vocab.Count, StringComparer.Ordinal);
-        for (int i = 0; i < vocab.Count; i++) tokens[vocab.Tokens[i]] = i;
-        _tokens = tokens.GetAlternateLookup<ReadOnlySpan<char>>();
+        _tokens = vocab.SpanLookup;
         var merges = vocab.Merges ?? [];
         var ranks = new Dictionary<string, int>(merges.Length, StringComparer.Ordinal);
         for (int i = 0; i < merges.Length; i++) ranks.TryAdd(merges[i], i);

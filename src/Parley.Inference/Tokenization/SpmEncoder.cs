@@ -7,19 +7,12 @@ namespace Parley.Inference.Tokenization;
 /// </summary>
 internal sealed class SpmEncoder(Vocabulary vocab)
 {
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup = BuildLookup(vocab);
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup = vocab.SpanLookup;
     private readonly int[] _byteTokens = BuildByteTokens(vocab);
 
     private struct Symbol
     {
         public int Start, Length, Prev, Next;
-    }
-
-    private static Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> BuildLookup(Vocabulary v)
-    {
-        var d = new Dictionary<string, int>(v.Count, StringComparer.Ordinal);
-        for (int i = 0; i < v.Count; i++) d[v.Tokens[i]] = i;
-        return d.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     private static int[] BuildByteTokens(Vocabulary v)

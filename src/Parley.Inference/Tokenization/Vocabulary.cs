@@ -84,6 +84,9 @@ public sealed class Vocabulary
 
     public int Find(string text) => _ids.TryGetValue(text, out int id) ? id : NoToken;
 
+    /// <summary>Text-to-id look-up by span, for the encoders' substring probes.</summary>
+    internal Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> SpanLookup => _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+
     public bool IsEndOfGeneration(int id) => EndOfGeneration.Contains(id);
 
     private static T[]? Optional<T>(GgufFile f, string key, int n)
