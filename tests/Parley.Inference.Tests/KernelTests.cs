@@ -153,29 +153,46 @@ public unsafe class KernelTests
         }
     }
 
-    [Fact]
-    public void MatMulMatchesRowByRowDots()
+    /// <summary>
+    /// The matrix product (4×4 and 4×1 tiles where a kernel exists, row dots for the rest) must give
+    /// exactly the bits of that level's dot product for every (row, token), and stay near the scalar one.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void MatMulMatchesRowByRowDots(GgmlType type)
     {
         using var pool = new WorkerPool(2);
-        var r = new Random(5);
-        const int rows = 37, batch = 5;
-        var w = new byte[rows * GgmlTypeInfo.RowBytes(GgmlType.Q8_0, K)];
-        for (int i = 0; i < rows; i++) RandomRow(GgmlType.Q8_0, r).CopyTo(w, i * (int)GgmlTypeInfo.RowBytes(GgmlType.Q8_0, K));
+        var r = new Random(5 + (int)type);
+        const int rows = 37, batch = 9;
+        int rowBytes = (int)GgmlTypeInfo.RowBytes(type, K);
+        var w = new byte[rows * rowBytes];
+        for (int i = 0; i < rows; i++) RandomRow(type, r).CopyTo(w, i * rowBytes);
         var x = new float[batch * K];
         for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
         using var act = new ActivationBuffer();
-        fixed (float* xp = x) act.Load(DotType.Q8, xp, batch, K, new ParallelRows(pool));
         var y = new float[batch * rows];
         fixed (byte* wp = w)
         fixed (float* yp = y)
+        fixed (float* xp = x)
         {
-            var m = new WeightMatrix(wp, GgmlType.Q8_0, rows, K);
+            var m = new WeightMatrix(wp, type, rows, K);
             foreach (var level in KernelLevels.Available())
             {
-                new MatMul(pool, level).Run(m, act, yp, rows);
-                for (int b = 0; b < batch; b++)
+                var dot = VecDot.Get(type, level);
+                for (int n = 1; n <= batch; n++)
                 {
-                    for (int i = 0; i < rows; i++) Assert.Equal(VecDotScalar.Dot(GgmlType.Q8_0, m.Row(i), act.Row(b), K), y[b * rows + i], 3);
+                    Array.Clear(y);
+                    act.Load(ActivationLayout.For(type), xp, n, K, new ParallelRows(pool));
+                    new MatMul(pool, level).Run(m, act, yp, rows);
+                    for (int b = 0; b < n; b++)
+                    {
+                        for (int i = 0; i < rows; i++)
+                        {
+                            float expected = dot(m.Row(i), act.Row(b), K);
+                            Assert.True(expected.Equals(y[b * rows + i]), $"{type} {level} row {i} token {b}: {y[b * rows + i]} vs {expected}");
+                            Assert.Equal(VecDotScalar.Dot(type, m.Row(i), act.Row(b), K), y[b * rows + i], 2);
+                        }
+                    }
                 }
             }
         }

@@ -21,9 +21,9 @@ public sealed unsafe class ForwardScratch : IDisposable
     public float* Proj { get; private set; }
     public float* Gate { get; private set; }
     public float* Up { get; private set; }
-    /// <summary>Per-thread attention scores, one context length each.</summary>
+    /// <summary>Per-thread attention scores, one padded context length per query of a tile.</summary>
     public float* Scores { get; private set; }
-    /// <summary>Keys and values of the current layer converted to F32, context × kv_dim each.</summary>
+    /// <summary>The current layer's keys as F32 transposed to [kv_dim][padded context] (plus a spare row), and its values as F32 [context][kv_dim].</summary>
     public float* KeysF32 { get; private set; }
     public float* ValuesF32 { get; private set; }
     public ActivationBuffer Activations { get; } = new();
@@ -43,8 +43,8 @@ public sealed unsafe class ForwardScratch : IDisposable
         Proj = Alloc(n * _c.EmbeddingLength);
         Gate = Alloc(n * _c.FeedForwardLength);
         Up = Alloc(n * _c.FeedForwardLength);
-        Scores = Alloc(threads * context);
-        KeysF32 = Alloc(context * _c.KvDim);
+        Scores = Alloc((long)threads * Attention.ScoresPerThread(context));
+        KeysF32 = Alloc((long)(_c.KvDim + 1) * Attention.Stride(context));
         ValuesF32 = Alloc(context * _c.KvDim);
     }
 

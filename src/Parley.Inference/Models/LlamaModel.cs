@@ -78,6 +78,7 @@ public sealed unsafe class LlamaModel : IDisposable
 
         fixed (int* pos = positions)
         {
+            _rope.Prepare(pos, n);
             for (int l = 0; l < c.LayerCount; l++) Layer(l, Weights.Layers[l], n, pos, maxPos, cache);
         }
 
@@ -104,17 +105,14 @@ public sealed unsafe class LlamaModel : IDisposable
         {
             float* q = _s.Q + (long)t * c.QDim;
             float* k = _s.K + (long)t * c.KvDim;
-            _rope.Apply(q, c.HeadCount, pos[t]);
-            _rope.Apply(k, c.KvHeadCount, pos[t]);
+            _rope.Apply(q, c.HeadCount, t);
+            _rope.Apply(k, c.KvHeadCount, t);
             Ops.RoundToHalf(q, c.QDim); // Q meets the F16 keys as F16
             Ops.FloatToHalf(k, cache.K(l, pos[t]), c.KvDim);
             Ops.FloatToHalf(_s.V + (long)t * c.KvDim, cache.V(l, pos[t]), c.KvDim);
         }
 
-        int ctx = maxPos + 1;
-        Ops.HalfToFloat(cache.K(l, 0), _s.KeysF32, ctx * c.KvDim);
-        Ops.HalfToFloat(cache.V(l, 0), _s.ValuesF32, ctx * c.KvDim);
-        _attention.Run(_pool, n, pos, cache.Capacity);
+        _attention.Run(_pool, cache, l, n, pos, maxPos + 1);
 
         Project(w.Wo, _s.Attn, n, _s.Proj);
         for (int t = 0; t < n; t++) Ops.Add(_s.X + (long)t * d, _s.Proj + (long)t * d, d);

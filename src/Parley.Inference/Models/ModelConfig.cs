@@ -44,6 +44,12 @@ public sealed record ModelConfig
         }
 
         int headDim = f.GetInt($"{arch}.attention.key_length", embd / heads);
+        if (headDim <= 0 || headDim % 8 != 0)
+        {
+            // The attention kernels work on eight dimensions at a time; every Llama-family model qualifies.
+            throw new GgufFormatException(f.Path, $"{arch}.attention.key_length", $"expected a positive multiple of 8 as the head size, found {headDim}");
+        }
+
         int ropeDims = f.GetInt($"{arch}.rope.dimension_count", headDim);
         if (headDim <= 0 || headDim % 2 != 0 || ropeDims > headDim || ropeDims % 2 != 0)
         {

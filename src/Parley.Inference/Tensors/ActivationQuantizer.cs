@@ -38,6 +38,7 @@ public static unsafe class ActivationQuantizer
         int* sums = (int*)(row + 4 * nb);
         float* ss = (float*)(row + 8 * nb);
         sbyte* qs = (sbyte*)(row + ActivationLayout.QsOffset(DotType.Q8, x.Length));
+        int* quads = (int*)(row + ActivationLayout.QuadSumsOffset(x.Length));
         for (int b = 0; b < nb; b++)
         {
             var blk = x.Slice(b * 32, 32);
@@ -51,6 +52,12 @@ public static unsafe class ActivationQuantizer
                 int q = (int)MathF.Round(blk[j] * id, MidpointRounding.ToEven);
                 qs[b * 32 + j] = (sbyte)q;
                 sum += q;
+            }
+
+            for (int j = 0; j < 8; j++)
+            {
+                sbyte* q = qs + b * 32 + 4 * j;
+                quads[b * 8 + j] = -(q[0] + q[1] + q[2] + q[3]);
             }
 
             ds[b] = Fp16.Round(d);

@@ -18,7 +18,9 @@ public enum DotType
 
 /// <summary>
 /// Byte layout of one quantized activation row. Q8 rows hold float d[nb], int sum[nb], float s[nb],
-/// then the int8 values at a 64-byte boundary; Q8K rows hold float d[nb], short bsums[16·nb], then the values.
+/// then the int8 values at a 64-byte boundary, then for every group of four values their negated
+/// sum as an int (what the matrix kernels need to take an unsigned weight bias back out);
+/// Q8K rows hold float d[nb], short bsums[16·nb], then the values.
 /// </summary>
 public static class ActivationLayout
 {
@@ -41,11 +43,15 @@ public static class ActivationLayout
         _ => 0,
     };
 
+    /// <summary>Where a Q8 row's negated sums of four (k/4 ints) start.</summary>
+    public static int QuadSumsOffset(int k) => QsOffset(DotType.Q8, k) + k;
+
     public static int RowStride(DotType t, int k) => Align64(t switch
     {
         DotType.F32 => 4 * k,
         DotType.F16 or DotType.BF16 => 2 * k,
-        DotType.Q8 or DotType.Q8K => QsOffset(t, k) + k,
+        DotType.Q8 => QuadSumsOffset(k) + k,
+        DotType.Q8K => QsOffset(t, k) + k,
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     });
 }

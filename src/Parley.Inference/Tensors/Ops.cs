@@ -23,17 +23,24 @@ public static unsafe class Ops
         for (; i < n; i++) x[i] += y[i];
     }
 
-    /// <summary>SwiGLU: gate = silu(gate) · up, silu(x) = x / (1 + e^-x).</summary>
+    /// <summary>SwiGLU as ggml_vec_swiglu_f32: gate = silu(gate) · up, silu(x) = x / (1 + e^-x) with ggml's vector exp.</summary>
     public static void SwiGlu(float* gate, float* up, int n)
     {
-        for (int i = 0; i < n; i++)
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var g = Vector256.Load(gate + i);
+            var silu = g / (Vector256<float>.One + VectorMath.Exp(-g));
+            Vector256.Store(silu * Vector256.Load(up + i), gate + i);
+        }
+
+        for (; i < n; i++)
         {
             float g = gate[i];
             gate[i] = g / (1.0f + MathF.Exp(-g)) * up[i];
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Dot(float* a, float* b, int n)
     {
         int i = 0;
@@ -68,7 +75,9 @@ public static unsafe class Ops
     /// <summary>Rounds every value to the nearest half, the precision ggml gives operands it converts to F16.</summary>
     public static void RoundToHalf(float* x, int n)
     {
-        for (int i = 0; i < n; i++) x[i] = Fp16.Round(x[i]);
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.Store(VectorMath.RoundToHalf(Vector256.Load(x + i)), x + i);
+        for (; i < n; i++) x[i] = Fp16.Round(x[i]);
     }
 
     public static void HalfToFloat(ushort* src, float* dst, int n)

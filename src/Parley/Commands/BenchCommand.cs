@@ -79,7 +79,10 @@ public static class BenchCommand
 
     private static Row Measure(LlamaModel llm, string path, int nPrompt, int nGen, int reps, Action run)
     {
-        run(); // warm-up: JIT, page-in of the mapping, scratch allocation
+        // Warm-up: page-in of the mapping, scratch allocation, and tiered JIT, which needs several
+        // calls (and a background compile) before the hot loops run fully optimized.
+        var warm = Stopwatch.StartNew();
+        for (int w = 0; w < 50 && (w < 3 || warm.Elapsed < TimeSpan.FromSeconds(2)); w++) run();
         var ns = new long[reps];
         var ts = new double[reps];
         for (int i = 0; i < reps; i++)
