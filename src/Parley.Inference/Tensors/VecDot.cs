@@ -16,6 +16,8 @@ public static unsafe class VecDot
         {
             var k = VecDot256.Get(type);
             if (k != null) return k;
+            k = VecDotK256.Get(type);
+            if (k != null) return k;
         }
 
         return type switch

@@ -1,0 +1,147 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Parley.Inference.Tensors;
+
+/// <summary>
+/// AVX2 dot products of the K-quants against Q8_K activations, ported operation for operation from
+/// ggml's AVX2 kernels so that every int32 lane, and so every float sum, comes out the same.
+/// </summary>
+internal static unsafe class VecDotK256
+{
+    public static delegate*<byte*, byte*, int, float> Get(GgmlType type)
+    {
+        if (!Avx2.IsSupported || !Fma.IsSupported) return null;
+        return type switch
+        {
+            GgmlType.Q4_K => &Q4_K,
+            GgmlType.Q6_K => &Q6_K,
+            _ => null,
+        };
+    }
+
+    /// <summary>A shuffle that spreads byte pair (2i, 2i+1) of a 128-bit lane over the whole lane.</summary>
+    private static Vector128<byte> PairShuffle(int i) => Vector128.Create((ushort)(2 * i | (2 * i + 1) << 8)).AsByte();
+
+    /// <summary>A shuffle giving eight copies of byte 2i, then eight of byte 2i+1.</summary>
+    private static Vector128<sbyte> HalvesShuffle(int i) => Vector128.Create(
+        (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i),
+        (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1));
+
+    /// <summary>
+    /// Q6_K block (210 bytes): ql[128] low nibbles, qh[64] two high bits each, 16 int8 scales, half d.
+    /// Per 128 values: four vectors of 6-bit quants, maddubs with the activations minus 32·activations,
+    /// scaled per 16 values with madd, summed into eight int32 lanes; one FMA by d per super-block.
+    /// </summary>
+    private static float Q6_K(byte* w, byte* a, int k)
+    {
+        int nb = k / 256;
+        float* yd = (float*)a;
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        var m4 = Vector256.Create((byte)0x0F);
+        var m2 = Vector256.Create((byte)3);
+        var m32 = Vector256.Create((byte)32);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < nb; b++, w += 210)
+        {
+            float d = yd[b] * Fp16.ToFloat(*(ushort*)(w + 208));
+            byte* ql = w;
+            byte* qh = w + 128;
+            sbyte* q8 = qs + 256 * b;
+            var scales = Vector128.Load((sbyte*)(w + 192));
+            var sumi = Vector256<int>.Zero;
+            for (int j = 0; j < 2; j++, ql += 64, qh += 32, q8 += 128)
+            {
+                var s0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 0)));
+                var s1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 1)));
+                var s2 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 2)));
+                var s3 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 3)));
+                var bits1 = Vector256.Load(ql);
+                var bits2 = Vector256.Load(ql + 32);
+                var high = Vector256.Load(qh);
+                var h0 = ((high & m2).AsUInt16() << 4).AsByte();
+                var h1 = (((high.AsUInt16() >>> 2).AsByte() & m2).AsUInt16() << 4).AsByte();
+                var h2 = (((high.AsUInt16() >>> 4).AsByte() & m2).AsUInt16() << 4).AsByte();
+                var h3 = (((high.AsUInt16() >>> 6).AsByte() & m2).AsUInt16() << 4).AsByte();
+                var q0 = (bits1 & m4) | h0;
+                var q1 = (bits2 & m4) | h1;
+                var q2 = ((bits1.AsUInt16() >>> 4).AsByte() & m4) | h2;
+                var q3 = ((bits2.AsUInt16() >>> 4).AsByte() & m4) | h3;
+                var y0 = Vector256.Load(q8);
+                var y1 = Vector256.Load(q8 + 32);
+                var y2 = Vector256.Load(q8 + 64);
+                var y3 = Vector256.Load(q8 + 96);
+                var p0 = Avx2.MultiplyAddAdjacent(q0, y0) - Avx2.MultiplyAddAdjacent(m32, y0);
+                var p1 = Avx2.MultiplyAddAdjacent(q1, y1) - Avx2.MultiplyAddAdjacent(m32, y1);
+                var p2 = Avx2.MultiplyAddAdjacent(q2, y2) - Avx2.MultiplyAddAdjacent(m32, y2);
+                var p3 = Avx2.MultiplyAddAdjacent(q3, y3) - Avx2.MultiplyAddAdjacent(m32, y3);
+                sumi += Avx2.MultiplyAddAdjacent(s0, p0) + Avx2.MultiplyAddAdjacent(s1, p1);
+                sumi += Avx2.MultiplyAddAdjacent(s2, p2) + Avx2.MultiplyAddAdjacent(s3, p3);
+            }
+
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return VecDot256.HorizontalSum(acc);
+    }
+
+    /// <summary>
+    /// Q4_K block (144 bytes): half d, half dmin, 12 bytes of packed 6-bit scales and mins, qs[128].
+    /// The mins meet the activations' 16-value sums in a 128-bit side accumulator; the scaled
+    /// nibble products go through maddubs/madd into eight int32 lanes, as ggml does.
+    /// </summary>
+    private static float Q4_K(byte* w, byte* a, int k)
+    {
+        int nb = k / 256;
+        float* yd = (float*)a;
+        short* bsums = (short*)(a + 4 * nb);
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        var m4 = Vector256.Create((byte)0x0F);
+        var acc = Vector256<float>.Zero;
+        var accM = Vector128<float>.Zero;
+        uint* u = stackalloc uint[4];
+        for (int b = 0; b < nb; b++, w += 144)
+        {
+            float d = yd[b] * Fp16.ToFloat(*(ushort*)w);
+            float dmin = -yd[b] * Fp16.ToFloat(*(ushort*)(w + 2));
+            const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+            uint* raw = (uint*)(w + 4);
+            uint u0 = raw[0], u1 = raw[1], u2 = raw[2];
+            u[3] = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+            u[1] = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+            u[2] = u1 & kmask1;
+            u[0] = u0 & kmask1;
+            // Bytes 0..7: the eight scales; bytes 8..15: the eight mins; widened to int16.
+            var minsAndScales = Avx2.ConvertToVector256Int16(Vector128.Load((byte*)u));
+
+            var sums = Vector256.Load(bsums + 16 * b);
+            var q8s = Ssse3.HorizontalAdd(sums.GetLower(), sums.GetUpper());
+            var prod = Sse2.MultiplyAddAdjacent(minsAndScales.GetUpper(), q8s);
+            accM = Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(prod), accM);
+
+            var sc128 = minsAndScales.GetLower().AsByte();
+            var sumi = Vector256<int>.Zero;
+            byte* q4 = w + 16;
+            sbyte* q8 = qs + 256 * b;
+            for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
+            {
+                var sl = Ssse3.Shuffle(sc128, PairShuffle(2 * j)).AsInt16();
+                var sh = Ssse3.Shuffle(sc128, PairShuffle(2 * j + 1)).AsInt16();
+                var scaleL = Vector256.Create(sl, sl);
+                var scaleH = Vector256.Create(sh, sh);
+                var bits = Vector256.Load(q4);
+                var lo = bits & m4;
+                var hi = (bits.AsUInt16() >>> 4).AsByte() & m4;
+                var pl = Avx2.MultiplyAddAdjacent(scaleL, Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q8)));
+                var ph = Avx2.MultiplyAddAdjacent(scaleH, Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q8 + 32)));
+                sumi += pl + ph;
+            }
+
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        accM += Sse.MoveHighToLow(accM, accM);
+        float m = accM.GetElement(0) + accM.GetElement(1);
+        return VecDot256.HorizontalSum(acc) + m;
+    }
+}
