@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Parley.Inference.Tensors;
 
@@ -199,16 +198,13 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
                 }
             }
 
-            Store(o0, output + d);
+            Vector256.Store(o0, output + d);
             if (TW.Queries > 1)
             {
-                if (m > 1) Store(o1, output + outStride + d);
-                if (m > 2) Store(o2, output + 2 * outStride + d);
-                if (m > 3) Store(o3, output + 3 * outStride + d);
+                if (m > 1) Vector256.Store(o1, output + outStride + d);
+                if (m > 2) Vector256.Store(o2, output + 2 * outStride + d);
+                if (m > 3) Vector256.Store(o3, output + 3 * outStride + d);
             }
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector256<float> v, float* dst) => Vector256.Store(v, dst);
 }

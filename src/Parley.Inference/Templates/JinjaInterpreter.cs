@@ -506,7 +506,7 @@ internal sealed partial class JinjaInterpreter
         long n = items.Count;
         long st = step is null ? 1 : (long)Py.ToDouble(step);
         if (st == 0) throw new TemplateException("ValueError: slice step cannot be zero");
-        long Norm(object? v, long dflt, bool isStart)
+        long Norm(object? v, long dflt)
         {
             if (v is null) return dflt;
             long i = (long)Py.ToDouble(v);
@@ -514,7 +514,7 @@ internal sealed partial class JinjaInterpreter
             return st > 0 ? Math.Clamp(i, 0, n) : Math.Clamp(i, -1, n - 1);
         }
 
-        long a = Norm(start, st > 0 ? 0 : n - 1, true), b = Norm(stop, st > 0 ? n : -1, false);
+        long a = Norm(start, st > 0 ? 0 : n - 1), b = Norm(stop, st > 0 ? n : -1);
         var result = new List<object?>();
         for (long i = a; st > 0 ? i < b : i > b; i += st) result.Add(items[(int)i]);
         return target is string ? string.Concat(result.Select(x => (string)x!)) : result;
