@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using System.Buffers;
 using System.Text;
 
 namespace Parley.Inference.Tokenization;
@@ -14,11 +14,6 @@ internal sealed class BpeEncoder
     private readonly PreTokenizer _pre;
     /// <summary>Llama 3 looks a whole word up before merging (its merges cannot build some tokens).</summary>
     private readonly bool _ignoreMerges;
-
-    private struct Symbol
-    {
-        public int Start, Length, Prev, Next;
-    }
 
     public BpeEncoder(Vocabulary vocab)
     {
@@ -50,23 +45,10 @@ internal sealed class BpeEncoder
             symbols.Add(new Symbol { Start = i, Length = 1, Prev = i - 1, Next = i + 1 < word.Length ? i + 1 : -1 });
         }
 
-        var queue = new PriorityQueue<(int Left, int Right, int Size), (int Rank, int Left)>();
-        Span<char> key = stackalloc char[256];
-        for (int i = 1; i < symbols.Count; i++) TryAdd(word, symbols, queue, i - 1, i, ref key);
-
-        while (queue.TryDequeue(out var bigram, out _))
-        {
-            var s = CollectionsMarshal.AsSpan(symbols);
-            ref var left = ref s[bigram.Left];
-            ref var right = ref s[bigram.Right];
-            if (left.Length == 0 || right.Length == 0 || left.Length + right.Length != bigram.Size) continue;
-            left.Length += right.Length;
-            right.Length = 0;
-            left.Next = right.Next;
-            if (right.Next >= 0) s[right.Next].Prev = bigram.Left;
-            TryAdd(word, symbols, queue, left.Prev, bigram.Left, ref key);
-            TryAdd(word, symbols, queue, bigram.Left, left.Next, ref key);
-        }
+        // Lowest merge rank first; on equal ranks the leftmost pair.
+        var ranker = new MergeRanker(_ranks, ArrayPool<char>.Shared.Rent(256));
+        SymbolMerger.Merge(word, symbols, Comparer<int>.Default, ref ranker);
+        ArrayPool<char>.Shared.Return(ranker.Key);
 
         for (int i = 0; i != -1; i = symbols[i].Next)
         {
@@ -84,16 +66,24 @@ internal sealed class BpeEncoder
         }
     }
 
-    private void TryAdd(string word, List<Symbol> symbols, PriorityQueue<(int, int, int), (int, int)> queue, int left, int right, ref Span<char> key)
+    /// <summary>Two runs merge when "left right" is in the merge list; its position ranks the merge.</summary>
+    private struct MergeRanker(Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> ranks, char[] key) : IPairRanker<int>
     {
-        if (left == -1 || right == -1) return;
-        var l = symbols[left];
-        var r = symbols[right];
-        int need = l.Length + r.Length + 1;
-        if (need > key.Length) key = new char[need * 2];
-        word.AsSpan(l.Start, l.Length).CopyTo(key);
-        key[l.Length] = ' ';
-        word.AsSpan(r.Start, r.Length).CopyTo(key[(l.Length + 1)..]);
-        if (_ranks.TryGetValue(key[..need], out int rank)) queue.Enqueue((left, right, l.Length + r.Length), (rank, left));
+        public char[] Key = key;
+
+        public bool TryRank(ReadOnlySpan<char> left, ReadOnlySpan<char> right, out int priority)
+        {
+            int need = left.Length + right.Length + 1;
+            if (need > Key.Length)
+            {
+                ArrayPool<char>.Shared.Return(Key);
+                Key = ArrayPool<char>.Shared.Rent(need);
+            }
+
+            left.CopyTo(Key);
+            Key[left.Length] = ' ';
+            right.CopyTo(Key.AsSpan(left.Length + 1));
+            return ranks.TryGetValue(Key.AsSpan(0, need), out priority);
+        }
     }
 }

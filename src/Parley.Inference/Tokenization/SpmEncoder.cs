@@ -10,11 +10,6 @@ internal sealed class SpmEncoder(Vocabulary vocab)
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup = vocab.SpanLookup;
     private readonly int[] _byteTokens = BuildByteTokens(vocab);
 
-    private struct Symbol
-    {
-        public int Start, Length, Prev, Next;
-    }
-
     private static int[] BuildByteTokens(Vocabulary v)
     {
         var ids = new int[256];
@@ -40,24 +35,8 @@ internal sealed class SpmEncoder(Vocabulary vocab)
         }
 
         // Highest score first; on equal scores the leftmost pair.
-        var queue = new PriorityQueue<(int Left, int Right, int Size), (float Score, int Left)>(
-            Comparer<(float Score, int Left)>.Create((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Left.CompareTo(b.Left)));
-        var s = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(symbols);
-        for (int i = 1; i < symbols.Count; i++) TryAdd(text, symbols, queue, i - 1, i);
-
-        while (queue.TryDequeue(out var bigram, out _))
-        {
-            s = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(symbols);
-            ref var left = ref s[bigram.Left];
-            ref var right = ref s[bigram.Right];
-            if (left.Length == 0 || right.Length == 0 || left.Length + right.Length != bigram.Size) continue;
-            left.Length += right.Length;
-            right.Length = 0;
-            left.Next = right.Next;
-            if (right.Next >= 0) s[right.Next].Prev = bigram.Left;
-            TryAdd(text, symbols, queue, left.Prev, bigram.Left);
-            TryAdd(text, symbols, queue, bigram.Left, left.Next);
-        }
+        var ranker = new ScoreRanker(_lookup, vocab.Scores);
+        SymbolMerger.Merge(text, symbols, HighestFirst, ref ranker);
 
         // Every merged symbol is a token by construction; only single characters can be missing.
         Span<byte> utf8 = stackalloc byte[8];
@@ -76,13 +55,19 @@ internal sealed class SpmEncoder(Vocabulary vocab)
         }
     }
 
-    private void TryAdd(string text, List<Symbol> symbols, PriorityQueue<(int, int, int), (float, int)> queue, int left, int right)
+    private static readonly Comparer<float> HighestFirst = Comparer<float>.Create((a, b) => b.CompareTo(a));
+
+    /// <summary>Two runs merge when their concatenation is a token; its score ranks the merge.</summary>
+    private readonly struct ScoreRanker(Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup, float[] scores) : IPairRanker<float>
     {
-        if (left == -1 || right == -1) return;
-        var l = symbols[left];
-        var r = symbols[right];
-        int size = l.Length + r.Length;
-        if (!_lookup.TryGetValue(text.AsSpan(l.Start, size), out int id)) return;
-        queue.Enqueue((left, right, size), (vocab.Scores[id], left));
+        public bool TryRank(ReadOnlySpan<char> left, ReadOnlySpan<char> right, out float priority)
+        {
+            // The two runs are adjacent in the text, so their concatenation is one span starting at left.
+            var both = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(
+                ref System.Runtime.InteropServices.MemoryMarshal.GetReference(left), left.Length + right.Length);
+            bool merges = lookup.TryGetValue(both, out int id);
+            priority = merges ? scores[id] : 0;
+            return merges;
+        }
     }
 }
