@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test. Needs the .NET 10 SDK and the shared test models (../shared/models beside the
+# Runs every test. Needs the .NET 10 SDK, Node.js with npm, and the shared test models (../shared/models beside the
 # repository, or PARLEY_TEST_MODELS). Prints "N passed, N failed" and exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -8,6 +8,12 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2
   exit 1
 fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "test.sh: Node.js 20+ with npm is required (the API is also tested with the npm 'openai' package)" >&2
+  exit 1
+fi
+npm ci --prefix tests/node-client --no-audit --no-fund --loglevel=error
 
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT

@@ -10,8 +10,12 @@ public static class Program
         usage: parley <command> [options]
 
         commands:
+          serve    [-m MODEL] [--host 127.0.0.1] [--port 8080] [--max-sequences 16] [--kv-cache-mb 256] [--max-queue 64] [--chat-template FILE] [-t THREADS]
+          models   (lists the model store: PARLEY_MODELS, default ~/.parley/models)
+          pull     hf:OWNER/REPO/FILE.gguf
           generate -m MODEL -p PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--seed S] [-t THREADS]
           bench    -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]
+          bench serve --url URL [--model ID] [--concurrency 16] [--requests 64] [--prompt-tokens 128] [--output-tokens 128] [--temperature 0] [--seed S] [--json]
         """;
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
@@ -29,6 +33,9 @@ public static class Program
             string[] rest = args[1..];
             return args[0] switch
             {
+                "serve" => ServeCommand.Run(rest, stdout),
+                "models" => ModelsCommand.Run(rest, stdout),
+                "pull" => PullCommand.Run(rest, stdout, stderr),
                 "generate" => GenerateCommand.Run(rest, stdout),
                 "bench" => BenchCommand.Run(rest, stdout),
                 _ => throw new CliException($"unknown command '{args[0]}' (try: parley --help)"),

@@ -130,6 +130,34 @@ public unsafe class KernelTests
         }
     }
 
+    /// <summary>The vectorized Q8 quantizer must write the scalar one's bytes: scales, sums, quants and quad sums.</summary>
+    [Fact]
+    public void VectorQ8QuantizationEqualsTheScalarOne()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
+        const int n = 32 * 40;
+        var r = new Random(9);
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float)((r.NextDouble() - 0.5) * Math.Pow(10, r.Next(-3, 3)));
+        for (int i = 0; i < 32; i++) x[i] = 0; // an all-zero block
+        for (int i = 32; i < 64; i++) x[i] = (i - 48) * 0.5f; // values that land on .5 after scaling
+        int stride = ActivationLayout.RowStride(DotType.Q8, n);
+        byte* a = (byte*)NativeMemory.AlignedAlloc((nuint)stride, 64), b = (byte*)NativeMemory.AlignedAlloc((nuint)stride, 64);
+        try
+        {
+            new Span<byte>(a, stride).Fill(0xAA);
+            new Span<byte>(b, stride).Fill(0xAA);
+            ActivationQuantizer.Q8(x, a, vector: false);
+            ActivationQuantizer.Q8(x, b, vector: true);
+            Assert.True(new Span<byte>(a, stride).SequenceEqual(new Span<byte>(b, stride)));
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(a);
+            NativeMemory.AlignedFree(b);
+        }
+    }
+
     [Fact]
     public void ActivationQuantizationFollowsGgml()
     {
@@ -183,7 +211,7 @@ public unsafe class KernelTests
                 {
                     Array.Clear(y);
                     act.Load(ActivationLayout.For(type), xp, n, K, new ParallelRows(pool));
-                    new MatMul(pool, level).Run(m, act, yp, rows);
+                    using (var matmul = new MatMul(pool, level)) matmul.Run(m, act, yp, rows);
                     for (int b = 0; b < n; b++)
                     {
                         for (int i = 0; i < rows; i++)

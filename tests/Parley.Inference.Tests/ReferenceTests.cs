@@ -52,7 +52,7 @@ public class ReferenceTests(ITestOutputHelper output)
         using var cache = llm.CreateCache();
         var prompt = doc.GetProperty("prompt_tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var logits = new float[llm.VocabSize];
-        llm.Forward(prompt, Enumerable.Range(0, prompt.Length).ToArray(), cache, logits);
+        llm.Forward(prompt, 0, cache, logits);
 
         int pos = prompt.Length, step = 0, onTarget = 0;
         double worst = 0;
@@ -73,7 +73,7 @@ public class ReferenceTests(ITestOutputHelper output)
 
             if (top[0].Logit - top[1].Logit > 2 * tol) Assert.Equal(top[0].Id, Sampler.ArgMax(logits));
             int token = s.GetProperty("token").GetInt32();
-            llm.Forward([token], [pos++], cache, logits);
+            llm.Forward([token], pos++, cache, logits);
             step++;
         }
 
@@ -92,13 +92,13 @@ public class ReferenceTests(ITestOutputHelper output)
         var prompt = doc.GetProperty("prompt_tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var expected = doc.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("token").GetInt32()).ToArray();
         var logits = new float[llm.VocabSize];
-        llm.Forward(prompt, Enumerable.Range(0, prompt.Length).ToArray(), cache, logits);
+        llm.Forward(prompt, 0, cache, logits);
         var got = new List<int>();
         for (int i = 0; i < expected.Length; i++)
         {
             int t = Sampler.ArgMax(logits);
             got.Add(t);
-            llm.Forward([t], [prompt.Length + i], cache, logits);
+            llm.Forward([t], prompt.Length + i, cache, logits);
         }
 
         Assert.Equal(expected, got);

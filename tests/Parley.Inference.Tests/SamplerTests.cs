@@ -73,4 +73,40 @@ public class SamplerTests
         Assert.Equal("tail ", g.Push("tail EN"));
         Assert.Equal("EN", g.Flush());
     }
+
+    /// <summary>The sampler only partly sorts large vocabularies; its candidate sets must be those a full sort gives.</summary>
+    [Theory]
+    [InlineData(40, 1f, 0f)]
+    [InlineData(0, 0.9f, 0f)]
+    [InlineData(0, 0.999999f, 0f)]
+    [InlineData(0, 1f, 0.05f)]
+    [InlineData(0, 1f, 0f)]
+    [InlineData(100, 0.8f, 0.01f)]
+    public void LargeVocabulariesSampleOnlyFromTheExactCandidateSet(int topK, float topP, float minP)
+    {
+        var r = new Random(7);
+        var logits = new float[50_000];
+        for (int i = 0; i < logits.Length; i++) logits[i] = (float)(r.NextDouble() * r.NextDouble() * 12);
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).ToArray();
+        int n = topK > 0 ? topK : order.Length;
+        double max = logits[order[0]], total = order.Take(n).Sum(i => Math.Exp(logits[i] - max)), cum = 0;
+        if (topP < 1)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                cum += Math.Exp(logits[order[i]] - max) / total;
+                if (cum >= topP)
+                {
+                    n = i + 1;
+                    break;
+                }
+            }
+        }
+
+        var allowed = order.Take(n).Where(i => logits[i] - max >= Math.Log(minP > 0 ? minP : 1e-30)).ToHashSet();
+        var sampler = new Sampler(new SamplingOptions { Temperature = 1, TopK = topK, TopP = topP, MinP = minP, Seed = 11 });
+        var picks = Enumerable.Range(0, 300).Select(_ => sampler.Sample(logits, [])).ToList();
+        Assert.All(picks, p => Assert.Contains(p, allowed));
+        if (allowed.Count > 1) Assert.True(picks.Distinct().Count() > 1);
+    }
 }

@@ -18,6 +18,8 @@ public enum FinishReason
     Stop,
     /// <summary>The token limit or the end of the context.</summary>
     Length,
+    /// <summary>The client went away or asked to stop.</summary>
+    Cancelled,
 }
 
 /// <summary>One step of output: the token, and the text it completed (may be empty while a character or stop string is pending).</summary>

@@ -5,8 +5,8 @@ using Parley.Inference.Tokenization;
 namespace Parley.Inference.Generation;
 
 /// <summary>
-/// Single-sequence generation: evaluates the prompt in one batch, then samples one token per step,
-/// streaming text that never splits a character or leaks part of a stop string.
+/// Single-sequence generation on its own cache: evaluates the prompt in one batch, then samples one
+/// token per step. The server does not use this; its scheduler batches many sequences.
 /// </summary>
 public sealed class TextGenerator(LlamaModel model, Tokenizer tokenizer)
 {
@@ -20,31 +20,29 @@ public sealed class TextGenerator(LlamaModel model, Tokenizer tokenizer)
             throw new ArgumentException($"the prompt has {prompt.Count} tokens, the context holds {model.Config.ContextLength}");
         }
 
-        using var cache = model.CreateCache();
+        // Room for the prompt and the longest output, not the whole context (a 128k context would take gigabytes).
+        using var cache = model.CreateCache((int)Math.Min(model.Config.ContextLength, (long)prompt.Count + options.MaxTokens));
         var sampler = new Sampler(options.Sampling);
-        var decoder = new Utf8StreamDecoder();
-        var stops = new StopStringFilter(options.Stop);
+        var output = new OutputAssembler(tokenizer, options);
         var history = new List<int>(prompt);
         var logits = new float[model.VocabSize];
-        var positions = new int[prompt.Count];
-        for (int i = 0; i < positions.Length; i++) positions[i] = i;
-        model.Forward(prompt is List<int> l ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(l) : prompt.ToArray(), positions, cache, logits);
+        model.Forward(prompt.ToArray(), 0, cache, logits);
 
         FinishReason = FinishReason.Length;
         for (int n = 0; n < options.MaxTokens; n++)
         {
             cancellation.ThrowIfCancellationRequested();
             int id = sampler.Sample(logits, history);
-            if (options.StopAtEndOfGeneration && tokenizer.Vocab.IsEndOfGeneration(id))
+            string? text = output.Accept(id);
+            if (text is null)
             {
                 FinishReason = FinishReason.Stop;
-                break;
+                yield break;
             }
 
             history.Add(id);
-            string text = stops.Push(decoder.Push(tokenizer, id));
             yield return new GeneratedToken(id, text);
-            if (stops.Stopped)
+            if (output.Stopped)
             {
                 FinishReason = FinishReason.Stop;
                 yield break;
@@ -52,10 +50,10 @@ public sealed class TextGenerator(LlamaModel model, Tokenizer tokenizer)
 
             int pos = history.Count - 1;
             if (n + 1 == options.MaxTokens || pos >= cache.Capacity) break;
-            model.Forward([id], [pos], cache, logits);
+            model.Forward([id], pos, cache, logits);
         }
 
-        string rest = stops.Push(decoder.Flush()) + stops.Flush();
+        string rest = output.Flush();
         if (rest.Length > 0) yield return new GeneratedToken(-1, rest);
     }
 }

@@ -23,9 +23,10 @@ public sealed unsafe class ForwardScratch : IDisposable
     public float* Up { get; private set; }
     /// <summary>Per-thread attention scores, one padded context length per query of a tile.</summary>
     public float* Scores { get; private set; }
-    /// <summary>The current layer's keys as F32 transposed to [kv_dim][padded context] (plus a spare row), and its values as F32 [context][kv_dim].</summary>
-    public float* KeysF32 { get; private set; }
-    public float* ValuesF32 { get; private set; }
+    /// <summary>Per thread: the queries of an attention tile as doubles (QueryTile × head_dim).</summary>
+    public double* QueriesF64 { get; private set; }
+    /// <summary>The batch's positions, one per token.</summary>
+    public int* Positions { get; private set; }
     public ActivationBuffer Activations { get; } = new();
 
     public void Ensure(int batch, int threads, int context)
@@ -44,8 +45,8 @@ public sealed unsafe class ForwardScratch : IDisposable
         Gate = Alloc(n * _c.FeedForwardLength);
         Up = Alloc(n * _c.FeedForwardLength);
         Scores = Alloc((long)threads * Attention.ScoresPerThread(context));
-        KeysF32 = Alloc((long)(_c.KvDim + 1) * Attention.Stride(context));
-        ValuesF32 = Alloc(context * _c.KvDim);
+        Positions = (int*)Alloc(n);
+        QueriesF64 = (double*)Alloc(2L * threads * Attention.QueryTile * _c.HeadDim);
     }
 
     private float* Alloc(long floats)

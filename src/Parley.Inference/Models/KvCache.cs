@@ -1,44 +1,33 @@
-using System.Runtime.InteropServices;
-
 namespace Parley.Inference.Models;
 
 /// <summary>
-/// The keys and values of one sequence, stored as F16 like llama.cpp's default cache, laid out
-/// [layer][position][kv_dim]. Native memory sized for the whole context at creation.
+/// The cache of one sequence on its own: a <see cref="PagedKvCache"/> with just enough blocks for
+/// <see cref="Capacity"/> positions, all in the sequence's table. Used by single-stream generation,
+/// the benchmark and the reference tests; the server shares one paged cache among many sequences.
 /// </summary>
-public sealed unsafe class KvCache : IDisposable
+public sealed class KvCache : IDisposable
 {
-    private ushort* _k;
-    private ushort* _v;
-
     public KvCache(ModelConfig c, int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        Layers = c.LayerCount;
-        KvDim = c.KvDim;
         Capacity = capacity;
-        nuint bytes = (nuint)((long)Layers * capacity * KvDim * sizeof(ushort));
-        _k = (ushort*)NativeMemory.AlignedAlloc(bytes, 64);
-        _v = (ushort*)NativeMemory.AlignedAlloc(bytes, 64);
+        int blocks = PagedKvCache.BlocksForPositions(capacity);
+        Paged = new PagedKvCache(c, blocks);
+        for (int b = 0; b < blocks; b++) Table.Add(b);
     }
 
-    public int Layers { get; }
-    public int KvDim { get; }
+    public PagedKvCache Paged { get; }
+    public BlockTable Table { get; } = new();
     public int Capacity { get; }
 
     /// <summary>Number of positions filled, i.e. the next position to write.</summary>
     public int Length { get; set; }
 
-    public long Bytes => 2L * Layers * Capacity * KvDim * sizeof(ushort);
+    public long Bytes => Paged.Bytes;
 
-    public ushort* K(int layer, int pos) => _k + ((long)layer * Capacity + pos) * KvDim;
+    /// <summary>What a cache of <paramref name="capacity"/> positions takes, without allocating it.</summary>
+    public static long BytesFor(ModelConfig c, int capacity) =>
+        PagedKvCache.BlocksForPositions(Math.Max(1, capacity)) * PagedKvCache.BlockBytes(c);
 
-    public ushort* V(int layer, int pos) => _v + ((long)layer * Capacity + pos) * KvDim;
-
-    public void Dispose()
-    {
-        NativeMemory.AlignedFree(_k);
-        NativeMemory.AlignedFree(_v);
-        _k = _v = null;
-    }
+    public void Dispose() => Paged.Dispose();
 }

@@ -4,9 +4,10 @@ using Parley.Inference.Tensors;
 namespace Parley.Inference.Models;
 
 /// <summary>
-/// A Llama-family transformer (llama, qwen2) over a memory-mapped GGUF file. <see cref="Forward"/>
-/// takes a batch of tokens with their positions, appends their keys and values to the cache and
-/// returns logits; prompts go through it whole, as matrix-matrix products.
+/// A Llama-family transformer (llama, qwen2) over a memory-mapped GGUF file. A forward pass takes a
+/// batch of tokens from one or many sequences, appends their keys and values to the paged cache and
+/// returns logits; all the batch's tokens go through the weights together, as matrix-matrix products.
+/// Not thread-safe: one caller (a generator or the scheduler's engine thread) drives it.
 /// </summary>
 public sealed unsafe class LlamaModel : IDisposable
 {
@@ -16,6 +17,7 @@ public sealed unsafe class LlamaModel : IDisposable
     private readonly ForwardScratch _s;
     private readonly Attention _attention;
     private readonly Rope _rope;
+    private readonly ForwardBatch _single = new();
 
     private LlamaModel(GgufFile file, int threads, KernelLevel level)
     {
@@ -51,68 +53,106 @@ public sealed unsafe class LlamaModel : IDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="body"/> for 0..count-1 on the model's threads (between forward passes only).</summary>
+    public void ParallelFor(int count, Action<int> body) => _rows.For(count, body);
+
     public KvCache CreateCache(int capacity = 0) => new(Config, capacity > 0 ? Math.Min(capacity, Config.ContextLength) : Config.ContextLength);
 
     /// <summary>
-    /// Runs <paramref name="tokens"/> at <paramref name="positions"/> (each below the cache capacity,
-    /// every earlier position already in the cache or in this batch). Writes the last token's logits
-    /// to <paramref name="logits"/>, or every token's (row-major) when <paramref name="allLogits"/>.
+    /// Runs <paramref name="tokens"/> at positions <paramref name="start"/>.. of a single sequence
+    /// (every earlier position already in <paramref name="cache"/>) and writes the last token's logits.
     /// </summary>
-    public void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, KvCache cache, Span<float> logits, bool allLogits = false)
+    public void Forward(ReadOnlySpan<int> tokens, int start, KvCache cache, Span<float> logits)
     {
-        int n = tokens.Length;
+        if (start + tokens.Length > cache.Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(start), $"position {start + tokens.Length - 1} is outside the context of {cache.Capacity}");
+        }
+
+        _single.Clear();
+        _single.Add(tokens, start, cache.Table, logits: true);
+        Forward(_single, cache.Paged, logits);
+        cache.Length = Math.Max(cache.Length, start + tokens.Length);
+    }
+
+    /// <summary>
+    /// One forward pass over every segment of <paramref name="batch"/>: appends their keys and values
+    /// to their blocks of <paramref name="cache"/> and writes one row of logits per segment that asked
+    /// for them (row-major, in segment order).
+    /// </summary>
+    public void Forward(ForwardBatch batch, PagedKvCache cache, Span<float> logits)
+    {
+        int n = batch.TokenCount;
         var c = Config;
-        if (n == 0 || positions.Length != n) throw new ArgumentException("expected one position per token and at least one token");
-        if (logits.Length < (allLogits ? n : 1) * VocabSize) throw new ArgumentException("logits buffer too small");
-        int maxPos = 0;
+        if (n == 0) throw new ArgumentException("the batch is empty", nameof(batch));
+        if (logits.Length < batch.LogitRows * VocabSize) throw new ArgumentException("logits buffer too small");
+        var tokens = batch.Tokens;
         for (int t = 0; t < n; t++)
         {
-            if ((uint)tokens[t] >= (uint)VocabSize) throw new ArgumentOutOfRangeException(nameof(tokens), $"token {tokens[t]} is outside the vocabulary of {VocabSize}");
-            if ((uint)positions[t] >= (uint)cache.Capacity) throw new ArgumentOutOfRangeException(nameof(positions), $"position {positions[t]} is outside the context of {cache.Capacity}");
-            maxPos = Math.Max(maxPos, positions[t]);
+            if ((uint)tokens[t] >= (uint)VocabSize) throw new ArgumentOutOfRangeException(nameof(batch), $"token {tokens[t]} is outside the vocabulary of {VocabSize}");
         }
 
-        _s.Ensure(n, Threads, cache.Capacity);
+        foreach (var seg in batch.Segments)
+        {
+            if (seg.Keys > c.ContextLength) throw new ArgumentOutOfRangeException(nameof(batch), $"position {seg.Keys - 1} is outside the context of {c.ContextLength}");
+        }
+
+        _s.Ensure(n, Threads, c.ContextLength);
         int d = c.EmbeddingLength;
+        int* pos = _s.Positions;
+        foreach (var seg in batch.Segments)
+        {
+            for (int i = 0; i < seg.Count; i++) pos[seg.First + i] = seg.Start + i;
+        }
+
         for (int t = 0; t < n; t++) Weights.TokenEmbedding.ReadRow(tokens[t], new Span<float>(_s.X + (long)t * d, d));
 
-        fixed (int* pos = positions)
+        _rope.Prepare(pos, n);
+        _attention.Prepare(batch, cache, pos);
+        for (int l = 0; l < c.LayerCount; l++) Layer(l, Weights.Layers[l], batch, cache);
+
+        foreach (var seg in batch.Segments)
         {
-            _rope.Prepare(pos, n);
-            for (int l = 0; l < c.LayerCount; l++) Layer(l, Weights.Layers[l], n, pos, maxPos, cache);
+            if (seg.LogitRow < 0) continue;
+            Ops.RmsNorm(_s.X + (long)(seg.First + seg.Count - 1) * d, Weights.OutputNorm, _s.Xn + (long)seg.LogitRow * d, d, c.RmsEpsilon);
         }
 
-        cache.Length = Math.Max(cache.Length, maxPos + 1);
-
-        int first = allLogits ? 0 : n - 1;
-        for (int t = first; t < n; t++) Ops.RmsNorm(_s.X + (long)t * d, Weights.OutputNorm, _s.Xn + (long)(t - first) * d, d, c.RmsEpsilon);
+        if (batch.LogitRows == 0) return;
         fixed (float* y = logits)
         {
-            Project(Weights.Output, _s.Xn, n - first, y);
+            Project(Weights.Output, _s.Xn, batch.LogitRows, y);
         }
     }
 
-    private void Layer(int l, LayerWeights w, int n, int* pos, int maxPos, KvCache cache)
+    private void Layer(int l, LayerWeights w, ForwardBatch batch, PagedKvCache cache)
     {
         var c = Config;
+        int n = batch.TokenCount;
         int d = c.EmbeddingLength;
         for (int t = 0; t < n; t++) Ops.RmsNorm(_s.X + (long)t * d, w.AttnNorm, _s.Xn + (long)t * d, d, c.RmsEpsilon);
         Project(w.Wq, _s.Xn, n, _s.Q, w.Bq);
         Project(w.Wk, _s.Xn, n, _s.K, w.Bk, sameInput: true);
         Project(w.Wv, _s.Xn, n, _s.V, w.Bv, sameInput: true);
 
-        for (int t = 0; t < n; t++)
+        foreach (var seg in batch.Segments)
         {
-            float* q = _s.Q + (long)t * c.QDim;
-            float* k = _s.K + (long)t * c.KvDim;
-            _rope.Apply(q, c.HeadCount, t);
-            _rope.Apply(k, c.KvHeadCount, t);
-            Ops.RoundToHalf(q, c.QDim); // Q meets the F16 keys as F16
-            Ops.FloatToHalf(k, cache.K(l, pos[t]), c.KvDim);
-            Ops.FloatToHalf(_s.V + (long)t * c.KvDim, cache.V(l, pos[t]), c.KvDim);
+            for (int i = 0; i < seg.Count; i++)
+            {
+                int t = seg.First + i, p = seg.Start + i;
+                float* q = _s.Q + (long)t * c.QDim;
+                float* k = _s.K + (long)t * c.KvDim;
+                float* v = _s.V + (long)t * c.KvDim;
+                _rope.Apply(q, c.HeadCount, t);
+                _rope.Apply(k, c.KvHeadCount, t);
+                // Q meets the keys as F16, and the cache holds F16 keys and values.
+                Ops.RoundToHalf(q, c.QDim);
+                Ops.RoundToHalf(k, c.KvDim);
+                Ops.RoundToHalf(v, c.KvDim);
+                cache.Write(seg.Table[p / PagedKvCache.BlockSize], p % PagedKvCache.BlockSize, l, k, v);
+            }
         }
 
-        _attention.Run(_pool, cache, l, n, pos, maxPos + 1);
+        _attention.Run(_pool, l);
 
         Project(w.Wo, _s.Attn, n, _s.Proj);
         for (int t = 0; t < n; t++) Ops.Add(_s.X + (long)t * d, _s.Proj + (long)t * d, d);
@@ -150,6 +190,7 @@ public sealed unsafe class LlamaModel : IDisposable
     public void Dispose()
     {
         _pool.Dispose();
+        _matmul.Dispose();
         _s.Dispose();
         File.Dispose();
     }

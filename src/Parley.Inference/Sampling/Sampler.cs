@@ -11,6 +11,7 @@ public sealed class Sampler
     private readonly Dictionary<int, int> _counts = [];
     private (int Id, float Logit)[] _candidates = [];
     private float[] _probs = [];
+    private (int Id, float Logit)[] _heap = [];
 
     public Sampler(SamplingOptions options)
     {
@@ -43,20 +44,20 @@ public sealed class Sampler
         }
 
         var span = _candidates.AsSpan(0, logits.Length);
-        span.Sort(static (a, b) => b.Logit.CompareTo(a.Logit) is var c && c != 0 ? c : a.Id.CompareTo(b.Id));
-        int n = span.Length;
-        if (_o.TopK > 0) n = Math.Min(n, _o.TopK);
+        int n = Truncate(span);
+        float max = span[0].Logit;
 
         // Softmax over what is left, at temperature 1 for the cut-offs (as llama.cpp's top-p and min-p do).
-        float max = span[0].Logit;
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += _probs[i] = MathF.Exp(span[i].Logit - max);
         if (_o.TopP < 1f)
         {
+            // Normalized over every candidate that top-k left, sorted or not.
+            int pool = _o.TopK > 0 ? Math.Min(_o.TopK, span.Length) : span.Length;
+            double total = 0;
+            for (int i = 0; i < pool; i++) total += MathF.Exp(span[i].Logit - max);
             double cum = 0;
             for (int i = 0; i < n; i++)
             {
-                cum += _probs[i] / sum;
+                cum += MathF.Exp(span[i].Logit - max) / total;
                 if (cum >= _o.TopP)
                 {
                     n = i + 1;
@@ -67,12 +68,18 @@ public sealed class Sampler
 
         if (_o.MinP > 0f)
         {
+            // p_i >= min_p * p_max, i.e. logit_i - max >= ln(min_p); candidates keep their order.
+            float floor = max + MathF.Log(_o.MinP);
             int keep = 1;
-            while (keep < n && _probs[keep] >= _o.MinP * _probs[0]) keep++;
+            for (int i = 1; i < n; i++)
+            {
+                if (span[i].Logit >= floor) span[keep++] = span[i];
+            }
+
             n = keep;
         }
 
-        sum = 0;
+        double sum = 0;
         for (int i = 0; i < n; i++) sum += _probs[i] = MathF.Exp((span[i].Logit - max) / _o.Temperature);
         double r = _random.NextDouble() * sum;
         for (int i = 0; i < n; i++)
@@ -82,6 +89,85 @@ public sealed class Sampler
         }
 
         return span[n - 1].Id;
+    }
+
+    /// <summary>
+    /// Puts the most likely token first and, where a cut-off needs order, the candidates sorted best
+    /// first; returns how many are candidates. Sorting the whole vocabulary (150k entries) for every
+    /// token would cost more than the forward pass of a small model, so: top-k selects k with a heap;
+    /// top-p sorts the best 256 and keeps only those when they reach p (else sorts all); without
+    /// either only the maximum is moved to the front.
+    /// </summary>
+    private int Truncate(Span<(int Id, float Logit)> span)
+    {
+        if (_o.TopK > 0 && _o.TopK < span.Length) return SelectBest(span, _o.TopK);
+        if (_o.TopP < 1f)
+        {
+            int best = SelectBest(span, Math.Min(span.Length, NucleusGuess));
+            if (best == span.Length || ReachesTopP(span, best)) return best;
+            span.Sort(Better);
+            return span.Length;
+        }
+
+        int top = 0;
+        for (int i = 1; i < span.Length; i++) if (Better(span[i], span[top]) < 0) top = i;
+        (span[0], span[top]) = (span[top], span[0]);
+        return span.Length;
+    }
+
+    private const int NucleusGuess = 256;
+
+    private static int Better((int Id, float Logit) a, (int Id, float Logit) b) => b.Logit.CompareTo(a.Logit) is var c && c != 0 ? c : a.Id.CompareTo(b.Id);
+
+    /// <summary>True when the sorted first <paramref name="sorted"/> candidates hold probability p, so the nucleus lies within them.</summary>
+    private bool ReachesTopP(Span<(int Id, float Logit)> span, int sorted)
+    {
+        float max = span[0].Logit;
+        double total = 0, head = 0;
+        for (int i = 0; i < span.Length; i++) total += MathF.Exp(span[i].Logit - max);
+        for (int i = 0; i < sorted; i++) head += MathF.Exp(span[i].Logit - max);
+        return head / total >= _o.TopP;
+    }
+
+    /// <summary>Moves the best <paramref name="k"/> candidates, sorted, to the front (a bounded heap, O(n log k)); returns k.</summary>
+    private int SelectBest(Span<(int Id, float Logit)> span, int k)
+    {
+        if (k >= span.Length)
+        {
+            span.Sort(Better);
+            return span.Length;
+        }
+
+        if (_heap.Length < k) _heap = new (int, float)[k];
+        var heap = _heap.AsSpan(0, k);
+        span[..k].CopyTo(heap);
+        // Min-heap by quality: the worst of the best k sits at the root.
+        for (int i = k / 2 - 1; i >= 0; i--) SiftDown(heap, i);
+        for (int i = k; i < span.Length; i++)
+        {
+            if (Better(span[i], heap[0]) < 0)
+            {
+                heap[0] = span[i];
+                SiftDown(heap, 0);
+            }
+        }
+
+        heap.Sort(Better);
+        heap.CopyTo(span);
+        return k;
+    }
+
+    private static void SiftDown(Span<(int Id, float Logit)> heap, int i)
+    {
+        while (true)
+        {
+            int worst = i, l = 2 * i + 1, r = l + 1;
+            if (l < heap.Length && Better(heap[l], heap[worst]) > 0) worst = l;
+            if (r < heap.Length && Better(heap[r], heap[worst]) > 0) worst = r;
+            if (worst == i) return;
+            (heap[i], heap[worst]) = (heap[worst], heap[i]);
+            i = worst;
+        }
     }
 
     private void ApplyPenalties(IReadOnlyList<int> history)

@@ -64,7 +64,13 @@ public static class Fp16
 
     public static void ToFloat(ReadOnlySpan<ushort> src, Span<float> dst)
     {
-        for (int i = 0; i < src.Length; i++) dst[i] = ToFloat(src[i]);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= src.Length; i += 8) ToFloat(Vector128.Create(src.Slice(i, 8))).CopyTo(dst.Slice(i, 8));
+        }
+
+        for (; i < src.Length; i++) dst[i] = ToFloat(src[i]);
     }
 
     public static void FromFloat(ReadOnlySpan<float> src, Span<ushort> dst)

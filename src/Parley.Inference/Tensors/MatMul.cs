@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Parley.Inference.Tensors;
 
 /// <summary>
@@ -5,9 +7,11 @@ namespace Parley.Inference.Tensors;
 /// weight rows. Each thread walks its rows in tiles small enough to stay in L1 while every
 /// activation row passes over them, so weights are read from memory once per product. Where a
 /// matrix kernel exists, 4×4 blocks of (row, token) are computed together; it gives the same bits
-/// as the per-row dot product, which covers the rest.
+/// as the per-row dot product, which covers the rest. F16 weights against several tokens are widened
+/// to F32 once (each row tile into per-thread scratch, the activations once per product) instead of
+/// in every dot, since .NET offers no F16C: the arithmetic, and so the result, is the F16 dot's.
 /// </summary>
-public sealed unsafe class MatMul : IParallelWork
+public sealed unsafe class MatMul : IParallelWork, IDisposable
 {
     private const int RowTile = 32;
 
@@ -20,11 +24,17 @@ public sealed unsafe class MatMul : IParallelWork
     private delegate*<byte*, byte*, int, float> _dot;
     private delegate*<byte*, int, byte*, int, int, float*, int, void> _tile4x4;
     private delegate*<byte*, int, byte*, int, int, float*, int, void> _tile4x1;
+    private bool _widen;
+    private float* _xWide;
+    private long _xWideFloats;
+    private readonly nint[] _rowsWide;
+    private long _rowsWideFloats;
 
     public MatMul(WorkerPool pool, KernelLevel level)
     {
         _pool = pool;
         _level = level;
+        _rowsWide = new nint[pool.Threads];
     }
 
     /// <summary>Multiplies; <paramref name="x"/> must already hold the activations in <paramref name="w"/>'s dot type.</summary>
@@ -43,8 +53,33 @@ public sealed unsafe class MatMul : IParallelWork
         bool tiles = _level >= KernelLevel.Vector256;
         _tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
         _tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
+        _widen = _tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1;
+        if (_widen) WidenActivations(x);
         _pool.Run(this);
         _x = null;
+    }
+
+    private void WidenActivations(ActivationBuffer x)
+    {
+        int k = x.Cols;
+        long need = (long)x.Count * k;
+        if (need > _xWideFloats)
+        {
+            NativeMemory.AlignedFree(_xWide);
+            _xWide = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
+            _xWideFloats = need;
+        }
+
+        for (int b = 0; b < x.Count; b++) Fp16.ToFloat(new ReadOnlySpan<ushort>(x.Row(b), k), new Span<float>(_xWide + (long)b * k, k));
+        if ((long)RowTile * k > _rowsWideFloats)
+        {
+            _rowsWideFloats = (long)RowTile * k;
+            for (int t = 0; t < _rowsWide.Length; t++)
+            {
+                NativeMemory.AlignedFree((void*)_rowsWide[t]);
+                _rowsWide[t] = (nint)NativeMemory.AlignedAlloc((nuint)(_rowsWideFloats * sizeof(float)), 64);
+            }
+        }
     }
 
     public void Execute(int index, int count)
@@ -57,6 +92,12 @@ public sealed unsafe class MatMul : IParallelWork
         for (int r0 = start; r0 < end; r0 += RowTile)
         {
             int r1 = Math.Min(end, r0 + RowTile);
+            if (_widen)
+            {
+                WideTile(r0, r1, (float*)_rowsWide[index], k, batch);
+                continue;
+            }
+
             int tiled = _tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
             int b = 0;
             if (_tile4x4 != null)
@@ -84,5 +125,33 @@ public sealed unsafe class MatMul : IParallelWork
                 for (int r = tiled; r < r1; r++) yb[r] = _dot(_w.Row(r), xa, k);
             }
         }
+    }
+
+    /// <summary>Rows r0..r1 of F16 weights, widened once, against every widened token; leftover rows take the F16 row dot.</summary>
+    private void WideTile(int r0, int r1, float* rows, int k, int batch)
+    {
+        int tiled = r0 + ((r1 - r0) & ~3);
+        for (int r = r0; r < tiled; r++) Fp16.ToFloat(new ReadOnlySpan<ushort>(_w.Row(r), k), new Span<float>(rows + (long)(r - r0) * k, k));
+        for (int b = 0; b < batch; b++)
+        {
+            float* xb = _xWide + (long)b * k;
+            float* yb = _y + (long)b * _yStride;
+            for (int r = r0; r < tiled; r += 4) TileDotF16.Rows4Tokens1Wide(rows + (long)(r - r0) * k, k, xb, yb + r);
+            for (int r = tiled; r < r1; r++) yb[r] = _dot(_w.Row(r), _x!.Row(b), k);
+        }
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(_xWide);
+        _xWide = null;
+        _xWideFloats = 0;
+        for (int t = 0; t < _rowsWide.Length; t++)
+        {
+            NativeMemory.AlignedFree((void*)_rowsWide[t]);
+            _rowsWide[t] = 0;
+        }
+
+        _rowsWideFloats = 0;
     }
 }

@@ -79,16 +79,4 @@ public static unsafe class Ops
         for (; i + 8 <= n; i += 8) Vector256.Store(VectorMath.RoundToHalf(Vector256.Load(x + i)), x + i);
         for (; i < n; i++) x[i] = Fp16.Round(x[i]);
     }
-
-    public static void HalfToFloat(ushort* src, float* dst, int n)
-    {
-        int i = 0;
-        for (; i + 8 <= n; i += 8) Vector256.Store(Fp16.ToFloat(Vector128.Load(src + i)), dst + i);
-        for (; i < n; i++) dst[i] = Fp16.ToFloat(src[i]);
-    }
-
-    public static void FloatToHalf(float* src, ushort* dst, int n)
-    {
-        for (int i = 0; i < n; i++) dst[i] = Fp16.FromFloat(src[i]);
-    }
 }

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Parley.Inference.Tensors;
 
 /// <summary>
-/// Matrix kernels for Q8_0 and Q4_0 weights on AVX-VNNI: four weight rows against four (or one)
+/// Matrix kernels for Q8_0 and Q4_0 weights on AVX-VNNI (and the F16 one in <see cref="TileDotF16"/>): four weight rows against four (or one)
 /// activation rows at a time, so each weight block is loaded and unpacked once for several tokens
 /// and each activation block once for several rows.
 /// The results are bit-identical to <see cref="VecDot256"/> (and so to ggml): VPDPBUSD wants an
@@ -26,10 +26,11 @@ internal static unsafe class TileDot256
     };
 
     /// <summary>Four weight rows against one activation row.</summary>
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get4x1(GgmlType type) => !Supported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get4x1(GgmlType type) => type switch
     {
-        GgmlType.Q8_0 => &Rows4Tokens1<Q8_0Block>,
-        GgmlType.Q4_0 => &Rows4Tokens1<Q4_0Block>,
+        GgmlType.Q8_0 when Supported => &Rows4Tokens1<Q8_0Block>,
+        GgmlType.Q4_0 when Supported => &Rows4Tokens1<Q4_0Block>,
+        GgmlType.F16 when Fma.IsSupported => &TileDotF16.Rows4Tokens1,
         _ => null,
     };
 
@@ -68,13 +69,18 @@ internal static unsafe class TileDot256
 
     /// <summary>acc + (w·x lanes) × d, where <paramref name="bias"/> holds the lanes' bias correction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Step(Vector256<float> acc, Vector256<int> bias, Vector256<byte> w, Vector256<sbyte> x, float d) =>
-        Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(bias, w, x)), acc);
+    private static Vector256<float> Step(Vector256<float> acc, Vector256<int> bias, Vector256<byte> w, Vector256<sbyte> x, Vector256<float> d) =>
+        Fma.MultiplyAdd(d, Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(bias, w, x)), acc);
+
+    /// <summary>Lane <paramref name="r"/> of <paramref name="v"/> in every lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Lane(Vector256<float> v, int r) => Avx2.PermuteVar8x32(v, Vector256.Create(r));
 
     /// <summary>The four rows' half scales of block <paramref name="b"/> as floats in lanes 0..3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Scales(byte* w0, byte* w1, byte* w2, byte* w3) =>
-        Fp16.ToFloat(Vector128.Create(*(ushort*)w0, *(ushort*)w1, *(ushort*)w2, *(ushort*)w3, 0, 0, 0, 0));
+        // Packed in a general register and moved over once: element inserts would form a serial chain.
+        Fp16.ToFloat(Vector128.CreateScalar(*(ushort*)w0 | (ulong)*(ushort*)w1 << 16 | (ulong)*(ushort*)w2 << 32 | (ulong)*(ushort*)w3 << 48).AsUInt16());
 
     private static void Rows4Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
         where TB : struct, IBlock
@@ -94,40 +100,40 @@ internal static unsafe class TileDot256
             var u1 = TB.Unsigned(w1);
             var u2 = TB.Unsigned(w2);
             var u3 = TB.Unsigned(w3);
+            // Each token's four scales d_r·dx in one product, then spread lane by lane (the same floats as scalar products).
             var dw = Scales(w0, w1, w2, w3);
-            float d0 = dw.GetElement(0), d1 = dw.GetElement(1), d2 = dw.GetElement(2), d3 = dw.GetElement(3);
 
             var x = Vector256.Load((sbyte*)(a0 + qo) + 32 * b);
             var s = Vector256.Load((int*)(a0 + so) + 8 * b) << shift;
-            float dx = ((float*)a0)[b];
-            c00 = Step(c00, s, u0, x, d0 * dx);
-            c01 = Step(c01, s, u1, x, d1 * dx);
-            c02 = Step(c02, s, u2, x, d2 * dx);
-            c03 = Step(c03, s, u3, x, d3 * dx);
+            var dx = dw * Vector256.Create(((float*)a0)[b]);
+            c00 = Step(c00, s, u0, x, Lane(dx, 0));
+            c01 = Step(c01, s, u1, x, Lane(dx, 1));
+            c02 = Step(c02, s, u2, x, Lane(dx, 2));
+            c03 = Step(c03, s, u3, x, Lane(dx, 3));
 
             x = Vector256.Load((sbyte*)(a1 + qo) + 32 * b);
             s = Vector256.Load((int*)(a1 + so) + 8 * b) << shift;
-            dx = ((float*)a1)[b];
-            c10 = Step(c10, s, u0, x, d0 * dx);
-            c11 = Step(c11, s, u1, x, d1 * dx);
-            c12 = Step(c12, s, u2, x, d2 * dx);
-            c13 = Step(c13, s, u3, x, d3 * dx);
+            dx = dw * Vector256.Create(((float*)a1)[b]);
+            c10 = Step(c10, s, u0, x, Lane(dx, 0));
+            c11 = Step(c11, s, u1, x, Lane(dx, 1));
+            c12 = Step(c12, s, u2, x, Lane(dx, 2));
+            c13 = Step(c13, s, u3, x, Lane(dx, 3));
 
             x = Vector256.Load((sbyte*)(a2 + qo) + 32 * b);
             s = Vector256.Load((int*)(a2 + so) + 8 * b) << shift;
-            dx = ((float*)a2)[b];
-            c20 = Step(c20, s, u0, x, d0 * dx);
-            c21 = Step(c21, s, u1, x, d1 * dx);
-            c22 = Step(c22, s, u2, x, d2 * dx);
-            c23 = Step(c23, s, u3, x, d3 * dx);
+            dx = dw * Vector256.Create(((float*)a2)[b]);
+            c20 = Step(c20, s, u0, x, Lane(dx, 0));
+            c21 = Step(c21, s, u1, x, Lane(dx, 1));
+            c22 = Step(c22, s, u2, x, Lane(dx, 2));
+            c23 = Step(c23, s, u3, x, Lane(dx, 3));
 
             x = Vector256.Load((sbyte*)(a3 + qo) + 32 * b);
             s = Vector256.Load((int*)(a3 + so) + 8 * b) << shift;
-            dx = ((float*)a3)[b];
-            c30 = Step(c30, s, u0, x, d0 * dx);
-            c31 = Step(c31, s, u1, x, d1 * dx);
-            c32 = Step(c32, s, u2, x, d2 * dx);
-            c33 = Step(c33, s, u3, x, d3 * dx);
+            dx = dw * Vector256.Create(((float*)a3)[b]);
+            c30 = Step(c30, s, u0, x, Lane(dx, 0));
+            c31 = Step(c31, s, u1, x, Lane(dx, 1));
+            c32 = Step(c32, s, u2, x, Lane(dx, 2));
+            c33 = Step(c33, s, u3, x, Lane(dx, 3));
 
             w0 += TB.Bytes;
             w1 += TB.Bytes;
@@ -154,11 +160,11 @@ internal static unsafe class TileDot256
             var dw = Scales(w0, w1, w2, w3);
             var x = Vector256.Load((sbyte*)(a + qo) + 32 * b);
             var s = Vector256.Load((int*)(a + so) + 8 * b) << shift;
-            float dx = ((float*)a)[b];
-            c0 = Step(c0, s, TB.Unsigned(w0), x, dw.GetElement(0) * dx);
-            c1 = Step(c1, s, TB.Unsigned(w1), x, dw.GetElement(1) * dx);
-            c2 = Step(c2, s, TB.Unsigned(w2), x, dw.GetElement(2) * dx);
-            c3 = Step(c3, s, TB.Unsigned(w3), x, dw.GetElement(3) * dx);
+            var dx = dw * Vector256.Create(((float*)a)[b]);
+            c0 = Step(c0, s, TB.Unsigned(w0), x, Lane(dx, 0));
+            c1 = Step(c1, s, TB.Unsigned(w1), x, Lane(dx, 1));
+            c2 = Step(c2, s, TB.Unsigned(w2), x, Lane(dx, 2));
+            c3 = Step(c3, s, TB.Unsigned(w3), x, Lane(dx, 3));
             w0 += TB.Bytes;
             w1 += TB.Bytes;
             w2 += TB.Bytes;

@@ -24,9 +24,10 @@ internal static unsafe class VecDotK256
     private static Vector128<byte> PairShuffle(int i) => Vector128.Create((ushort)(2 * i | (2 * i + 1) << 8)).AsByte();
 
     /// <summary>A shuffle giving eight copies of byte 2i, then eight of byte 2i+1.</summary>
-    private static Vector128<sbyte> HalvesShuffle(int i) => Vector128.Create(
-        (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i), (sbyte)(2 * i),
-        (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1), (sbyte)(2 * i + 1));
+    private static Vector128<sbyte> HalvesShuffle(int i) => Vector128.Create((sbyte)(2 * i)) + PairIndices;
+
+    /// <summary>Eight zeros then eight ones: with 2i added, the shuffle that spreads bytes 2i and 2i+1 over the two halves.</summary>
+    private static readonly Vector128<sbyte> PairIndices = Vector128.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, (sbyte)1);
 
     /// <summary>
     /// Q6_K block (210 bytes): ql[128] low nibbles, qh[64] two high bits each, 16 int8 scales, half d.

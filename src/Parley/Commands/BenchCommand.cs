@@ -15,6 +15,7 @@ public static class BenchCommand
 {
     public static int Run(string[] args, TextWriter stdout)
     {
+        if (args.Length > 0 && args[0] == "serve") return ServeBenchCommand.Run(args[1..], stdout);
         var a = new Arguments(args, new HashSet<string> { "--json" });
         string model = a.String("-m", "--model") ?? throw new CliException("bench needs a model: -m MODEL");
         int nPrompt = a.Int(512, "-p", "--n-prompt");
@@ -35,9 +36,13 @@ public static class BenchCommand
         if (nPrompt > 0) rows.Add(Measure(llm, model, nPrompt, 0, reps, () => Prompt(llm, nPrompt)));
         if (nGen > 0) rows.Add(Measure(llm, model, 0, nGen, reps, () => Generate(llm, nGen)));
 
+        // Peak resident memory against the budget: the file (mapped) plus the largest KV cache plus 100 MiB.
+        var memory = new Memory(Process.GetCurrentProcess().PeakWorkingSet64,
+            new FileInfo(model).Length, KvCache.BytesFor(llm.Config, Math.Max(nPrompt, nGen)));
         if (json)
         {
-            stdout.WriteLine(JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+            var options = new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+            stdout.WriteLine(JsonSerializer.Serialize(rows.Select(r => r with { PeakRssBytes = memory.PeakRss, KvCacheBytes = memory.KvCache }), options));
             return 0;
         }
 
@@ -50,15 +55,18 @@ public static class BenchCommand
                 $"| {r.ModelFilename} | {r.ModelSize / 1048576.0:F2} MiB | {r.ModelNParams / 1e6:F2} M | {r.NThreads} | {test} | {r.AvgTs:F2} ± {r.StddevTs:F2} |"));
         }
 
+        const double MiB = 1048576.0;
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"peak resident memory {memory.PeakRss / MiB:F1} MiB = file {memory.File / MiB:F1} + KV cache {memory.KvCache / MiB:F1} + {(memory.PeakRss - memory.File - memory.KvCache) / MiB:F1} MiB other"));
+
         return 0;
     }
 
     private static void Prompt(LlamaModel llm, int n)
     {
         var tokens = RandomTokens(llm, n);
-        var positions = Enumerable.Range(0, n).ToArray();
         using var cache = llm.CreateCache(n);
-        llm.Forward(tokens, positions, cache, new float[llm.VocabSize]);
+        llm.Forward(tokens, 0, cache, new float[llm.VocabSize]);
     }
 
     private static void Generate(LlamaModel llm, int n)
@@ -66,7 +74,7 @@ public static class BenchCommand
         var tokens = RandomTokens(llm, n);
         using var cache = llm.CreateCache(n);
         var logits = new float[llm.VocabSize];
-        for (int i = 0; i < n; i++) llm.Forward([tokens[i]], [i], cache, logits);
+        for (int i = 0; i < n; i++) llm.Forward([tokens[i]], i, cache, logits);
     }
 
     private static int[] RandomTokens(LlamaModel llm, int n)
@@ -102,8 +110,14 @@ public static class BenchCommand
             mean, sd, ts, ns);
     }
 
-    /// <summary>One result, with llama-bench's JSON field names.</summary>
+    private sealed record Memory(long PeakRss, long File, long KvCache);
+
+    /// <summary>One result, with llama-bench's JSON field names (plus the run's peak resident memory and KV cache size).</summary>
     private sealed record Row(
         string ModelFilename, string ModelType, long ModelSize, long ModelNParams, int NThreads, int NPrompt, int NGen,
-        long AvgNs, long StddevNs, double AvgTs, double StddevTs, double[] SamplesTs, long[] SamplesNs);
+        long AvgNs, long StddevNs, double AvgTs, double StddevTs, double[] SamplesTs, long[] SamplesNs)
+    {
+        public long PeakRssBytes { get; init; }
+        public long KvCacheBytes { get; init; }
+    }
 }

@@ -1,0 +1,66 @@
+using System.Runtime.InteropServices;
+
+namespace Parley.Inference.Models;
+
+/// <summary>
+/// The key/value memory of every sequence, cut into blocks of <see cref="BlockSize"/> positions that
+/// sequences own through their <see cref="BlockTable"/>s (vLLM's paged attention). Each block holds,
+/// per layer, its keys transposed to [kv_dim][position] (so attention reads eight positions' keys
+/// per load) and its values as [position][kv_dim]. Entries are stored as F32 that are already rounded
+/// to F16, so the numbers are those of llama.cpp's F16 cache while attention needs no conversion.
+/// </summary>
+public sealed unsafe class PagedKvCache : IDisposable
+{
+    public const int BlockSize = 16;
+
+    private float* _data;
+    private readonly long _layerFloats;
+    private readonly long _blockFloats;
+
+    public PagedKvCache(ModelConfig c, int blocks)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
+        Layers = c.LayerCount;
+        KvDim = c.KvDim;
+        BlockCount = blocks;
+        _layerFloats = 2L * BlockSize * KvDim;
+        _blockFloats = _layerFloats * Layers;
+        // Zeroed so that the unwritten tail of a block holds finite numbers for the padded score loops.
+        _data = (float*)NativeMemory.AlignedAlloc((nuint)(_blockFloats * blocks * sizeof(float)), 64);
+        NativeMemory.Clear(_data, (nuint)(_blockFloats * blocks * sizeof(float)));
+    }
+
+    public int Layers { get; }
+    public int KvDim { get; }
+    public int BlockCount { get; }
+    public long BytesPerBlock => _blockFloats * sizeof(float);
+    public long Bytes => BytesPerBlock * BlockCount;
+
+    /// <summary>Bytes of one block of this model: keys and values of every layer.</summary>
+    public static long BlockBytes(ModelConfig c) => 2L * BlockSize * c.KvDim * c.LayerCount * sizeof(float);
+
+    /// <summary>How many blocks fit in <paramref name="megabytes"/> MiB for this model.</summary>
+    public static int BlocksFor(ModelConfig c, long megabytes) => (int)Math.Max(1, megabytes * 1024 * 1024 / BlockBytes(c));
+
+    public static int BlocksForPositions(int positions) => (positions + BlockSize - 1) / BlockSize;
+
+    /// <summary>Keys of <paramref name="layer"/> in <paramref name="block"/>: [kv_dim][BlockSize].</summary>
+    public float* Keys(int block, int layer) => _data + block * _blockFloats + layer * _layerFloats;
+
+    /// <summary>Values of <paramref name="layer"/> in <paramref name="block"/>: [BlockSize][kv_dim].</summary>
+    public float* Values(int block, int layer) => Keys(block, layer) + BlockSize * KvDim;
+
+    /// <summary>Stores one position's key and value (already rounded to F16 precision) into its block slot.</summary>
+    public void Write(int block, int slot, int layer, float* k, float* v)
+    {
+        float* kt = Keys(block, layer) + slot;
+        for (int i = 0; i < KvDim; i++) kt[i * BlockSize] = k[i];
+        new ReadOnlySpan<float>(v, KvDim).CopyTo(new Span<float>(Values(block, layer) + slot * KvDim, KvDim));
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(_data);
+        _data = null;
+    }
+}

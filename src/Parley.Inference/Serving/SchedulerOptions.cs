@@ -1,0 +1,16 @@
+namespace Parley.Inference.Serving;
+
+/// <summary>Limits of the scheduler; the defaults suit a laptop.</summary>
+public sealed record SchedulerOptions
+{
+    /// <summary>Sequences generating at once; more wait in the queue.</summary>
+    public int MaxSequences { get; init; } = 16;
+    /// <summary>Requests that may wait; beyond this new ones are refused (HTTP 429).</summary>
+    public int MaxQueue { get; init; } = 64;
+    /// <summary>Tokens in one forward pass: every decode token plus prefill chunks up to this budget.</summary>
+    public int MaxBatchTokens { get; init; } = 256;
+    /// <summary>The "model" label of the scheduler's metrics.</summary>
+    public string Name { get; init; } = "default";
+    /// <summary>Memory for keys and values, in MiB.</summary>
+    public int KvCacheMegabytes { get; init; } = 256;
+}

@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using Parley.Inference.Serving;
+using Parley.Server.Hosting;
+using Parley.Server.OpenAi;
+using Parley.Server.Telemetry;
+
+namespace Parley.Server;
+
+/// <summary>
+/// Builds the Parley web application: Kestrel on the given address, the OpenAI-compatible /v1 API,
+/// health probes and Prometheus metrics, with the engine in-process.
+/// </summary>
+public static class ParleyServer
+{
+    public static WebApplication Build(ServerOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+
+        var registry = new ModelRegistry(options.Models, options.Threads, options.Scheduler, options.ChatTemplate);
+        builder.Services.AddSingleton(registry);
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(Scheduler.MeterName)
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
+
+        var app = builder.Build();
+        app.Lifetime.ApplicationStopped.Register(registry.Dispose);
+
+        app.MapGet("/healthz", HealthEndpoints.Live);
+        app.MapGet("/readyz", HealthEndpoints.Ready);
+        app.MapPrometheusScrapingEndpoint("/metrics");
+
+        var v1 = app.MapGroup("/v1");
+        v1.MapPost("/chat/completions", ChatCompletions.Handle);
+        v1.MapPost("/completions", TextCompletions.Handle);
+        v1.MapGet("/models", ModelsEndpoints.List);
+        v1.MapGet("/models/{**id}", ModelsEndpoints.Get);
+        v1.Map("/{**path}", (HttpContext http) => ApiErrors.WriteAsync(http,
+            new ApiException(404, $"Unknown request URL: {http.Request.Method} {http.Request.Path}.", code: "unknown_url")));
+
+        // Load the default model now, so that the first request does not wait and /readyz tells the truth.
+        registry.Get(registry.DefaultId);
+        return app;
+    }
+
+    /// <summary>The address the server listens on, once started (resolves port 0).</summary>
+    public static Uri Address(WebApplication app) => new(app.Urls.First());
+}

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Parley.Bench;
+
+/// <summary>What one benchmark request measured; Failed requests carry no timings.</summary>
+public sealed record RequestSample(bool Failed, double TtftMs, IReadOnlyList<double> ItlMs, int OutputTokens, int PromptTokens);
+
+/// <summary>
+/// A closed-loop load generator for an OpenAI-compatible server, in the manner of vLLM's serving
+/// benchmark: N clients keep one streaming /v1/completions request each in flight until R requests
+/// are done. Prompts are random words, distinct per request and per seed (a run repeated with the
+/// same seed would find its prompts in the server's prefix cache); ignore_eos
+/// makes every request generate exactly the asked number of tokens.
+/// </summary>
+public sealed class ServingLoad(HttpClient http, string model, int promptWords, int outputTokens, float temperature, int seed)
+{
+    private static readonly string[] Words =
+    [
+        "time", "people", "year", "way", "day", "man", "thing", "woman", "life", "child", "world", "school", "state", "family",
+        "student", "group", "country", "problem", "hand", "part", "place", "case", "week", "company", "system", "program",
+        "question", "work", "government", "number", "night", "point", "home", "water", "room", "mother", "area", "money",
+        "story", "fact", "month", "lot", "right", "study", "book", "eye", "job", "word", "business", "issue", "side", "kind",
+    ];
+
+    public async Task<(List<RequestSample> Samples, TimeSpan Duration)> RunAsync(int concurrency, int requests, CancellationToken ct)
+    {
+        var samples = new List<RequestSample>();
+        int next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < requests)
+            {
+                var sample = await OneAsync(i, ct);
+                lock (samples) samples.Add(sample);
+            }
+        }));
+        return (samples, clock.Elapsed);
+    }
+
+    private string Prompt(int index)
+    {
+        var random = new Random(unchecked(seed * 1_000_003 + index));
+        var text = new StringBuilder();
+        for (int w = 0; w < promptWords; w++) text.Append(w == 0 ? "" : " ").Append(Words[random.Next(Words.Length)]);
+        return text.ToString();
+    }
+
+    private async Task<RequestSample> OneAsync(int index, CancellationToken ct)
+    {
+        var body = new
+        {
+            model,
+            prompt = Prompt(index),
+            max_tokens = outputTokens,
+            temperature,
+            ignore_eos = true,
+            stream = true,
+            stream_options = new { include_usage = true },
+        };
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions") { Content = JsonContent.Create(body) };
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            if (!response.IsSuccessStatusCode) return new RequestSample(true, 0, [], 0, 0);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+            double ttft = -1;
+            long last = 0;
+            var itl = new List<double>();
+            int output = 0, prompt = 0;
+            bool done = false;
+            while (await reader.ReadLineAsync(ct) is { } line)
+            {
+                if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+                string data = line[6..];
+                if (data == "[DONE]")
+                {
+                    done = true;
+                    break;
+                }
+
+                using var doc = JsonDocument.Parse(data);
+                var root = doc.RootElement;
+                if (root.TryGetProperty("error", out _)) return new RequestSample(true, 0, [], 0, 0);
+                if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+                {
+                    output = usage.GetProperty("completion_tokens").GetInt32();
+                    prompt = usage.GetProperty("prompt_tokens").GetInt32();
+                }
+
+                var choices = root.GetProperty("choices");
+                if (choices.GetArrayLength() == 0 || choices[0].GetProperty("text").GetString() is not { Length: > 0 }) continue;
+                long now = Stopwatch.GetTimestamp();
+                if (ttft < 0) ttft = Stopwatch.GetElapsedTime(start, now).TotalMilliseconds;
+                else itl.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+                last = now;
+            }
+
+            return done && ttft >= 0 ? new RequestSample(false, ttft, itl, output, prompt) : new RequestSample(true, 0, [], 0, 0);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
+        {
+            return new RequestSample(true, 0, [], 0, 0);
+        }
+    }
+}
