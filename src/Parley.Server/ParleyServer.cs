@@ -5,15 +5,20 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using Parley.Inference.Serving;
+using Microsoft.AspNetCore.Authentication;
+using Parley.Server.Accounts;
+using Parley.Server.Data;
 using Parley.Server.Hosting;
+using Parley.Server.Security;
 using Parley.Server.OpenAi;
 using Parley.Server.Telemetry;
 
 namespace Parley.Server;
 
 /// <summary>
-/// Builds the Parley web application: Kestrel on the given address, the OpenAI-compatible /v1 API,
-/// health probes and Prometheus metrics, with the engine in-process.
+/// Builds the Parley web application: Kestrel on the given address, the app API (/api: accounts,
+/// conversations) over the database, the OpenAI-compatible /v1 API, health probes and Prometheus
+/// metrics, with the engine in-process.
 /// </summary>
 public static class ParleyServer
 {
@@ -26,6 +31,13 @@ public static class ParleyServer
 
         var registry = new ModelRegistry(options.Models, options.Threads, options.Scheduler, options.ChatTemplate);
         builder.Services.AddSingleton(registry);
+        var database = Database.Open(options.Database, options.DataDirectory);
+        database.MigrateAsync().GetAwaiter().GetResult();
+        builder.Services.AddSingleton(database);
+        builder.Services.AddScoped(_ => database.Open());
+        builder.Services.AddAuthentication(ParleyClaims.Scheme).AddScheme<AuthenticationSchemeOptions, ParleyAuthenticationHandler>(ParleyClaims.Scheme, null);
+        builder.Services.AddAuthorizationBuilder().AddPolicy(ParleyClaims.AdminRole, p => p.RequireRole(ParleyClaims.AdminRole));
+        RateLimits.Add(builder.Services, options);
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(Scheduler.MeterName)
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
@@ -33,6 +45,15 @@ public static class ParleyServer
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(registry.Dispose);
+
+        app.Use(SecurityHeaders.Middleware);
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseWhen(IsApi, b => b.Use(ApiErrors.Middleware).Use(CsrfProtection.Middleware));
+        var v1Access = new V1Access();
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/v1"), b => b.Use(v1Access.Middleware));
+        app.UseRateLimiter();
 
         app.MapGet("/healthz", HealthEndpoints.Live);
         app.MapGet("/readyz", HealthEndpoints.Ready);
@@ -46,10 +67,17 @@ public static class ParleyServer
         v1.Map("/{**path}", (HttpContext http) => ApiErrors.WriteAsync(http,
             new ApiException(404, $"Unknown request URL: {http.Request.Method} {http.Request.Path}.", code: "unknown_url")));
 
+        var api = app.MapGroup("/api");
+        AuthEndpoints.Map(api);
+        api.Map("/{**path}", (HttpContext http) => ApiErrors.WriteAsync(http,
+            new ApiException(404, $"Unknown request URL: {http.Request.Method} {http.Request.Path}.", code: "unknown_url")));
+
         // Load the default model now, so that the first request does not wait and /readyz tells the truth.
         registry.Get(registry.DefaultId);
         return app;
     }
+
+    private static bool IsApi(HttpContext http) => http.Request.Path.StartsWithSegments("/api") || http.Request.Path.StartsWithSegments("/v1");
 
     /// <summary>The address the server listens on, once started (resolves port 0).</summary>
     public static Uri Address(WebApplication app) => new(app.Urls.First());

@@ -17,4 +17,25 @@ public sealed record ServerOptions
     public string? ChatTemplate { get; init; }
     /// <summary>Larger request bodies are refused with 413.</summary>
     public long MaxRequestBodyBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>Where the SQLite database lives: --data, else PARLEY_DATA, else ~/.parley.</summary>
+    public string DataDirectory { get; init; } = DefaultDataDirectory();
+    /// <summary>A PostgreSQL connection string or postgres:// URL (--database, PARLEY_DATABASE); null keeps SQLite.</summary>
+    public string? Database { get; init; } = DefaultDatabase();
+    /// <summary>This process's name in the database: its unfinished answers are marked interrupted when it starts again.</summary>
+    public string Node { get; init; } = Environment.MachineName;
+
+    /// <summary>Sign-in and sign-up attempts per client address per minute.</summary>
+    public int AuthAttemptsPerMinute { get; init; } = 10;
+    /// <summary>Messages a user may send per minute in the app.</summary>
+    public int MessagesPerMinute { get; init; } = 30;
+    /// <summary>Answers one user may have streaming at once.</summary>
+    public int GenerationsPerUser { get; init; } = 2;
+
+    public static string? DefaultDatabase() => Environment.GetEnvironmentVariable("PARLEY_DATABASE") is { Length: > 0 } d ? d : null;
+
+    public static string DefaultDataDirectory() =>
+        Environment.GetEnvironmentVariable("PARLEY_DATA") is { Length: > 0 } dir
+            ? dir
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".parley");
 }

@@ -27,16 +27,22 @@ public sealed class ServerFixture : IAsyncLifetime
     public HttpClient Http { get; private set; } = null!;
     public LoadedModel Model => App.Services.GetRequiredService<ModelRegistry>().Get(ModelId)!;
 
-    public static async Task<(WebApplication App, Uri Url)> StartAsync(SchedulerOptions? scheduler = null, long bodyLimit = BodyLimit)
+    /// <summary>A server of its own with a fresh data directory (deleted when it stops); <paramref name="configure"/> adjusts the options.</summary>
+    public static async Task<(WebApplication App, Uri Url)> StartAsync(SchedulerOptions? scheduler = null, long bodyLimit = BodyLimit,
+        Func<ServerOptions, ServerOptions>? configure = null)
     {
-        var app = ParleyServer.Build(new ServerOptions
+        string data = Directory.CreateTempSubdirectory("parley-data-").FullName;
+        var options = new ServerOptions
         {
+            DataDirectory = data,
             Port = 0,
             Threads = 2,
             Models = [TestModels.Tiny(ModelId + ".gguf"), TestModels.Tiny("tiny-llama-spm-q8_0.gguf")],
             Scheduler = scheduler ?? new SchedulerOptions { KvCacheMegabytes = 64 },
             MaxRequestBodyBytes = bodyLimit,
-        });
+        };
+        var app = ParleyServer.Build(configure?.Invoke(options) ?? options);
+        app.Lifetime.ApplicationStopped.Register(() => Directory.Delete(data, recursive: true));
         await app.StartAsync();
         return (app, ParleyServer.Address(app));
     }

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Parley.Inference.Serving;
 
 namespace Parley.Server.OpenAi;
@@ -10,9 +12,31 @@ public static class ApiErrors
     public static Task WriteAsync(HttpContext http, ApiException e)
     {
         http.Response.StatusCode = e.Status;
-        if (e.Status == 429) http.Response.Headers.RetryAfter = "1";
+        if (e.Status == 429) http.Response.Headers.RetryAfter = (e.RetryAfterSeconds ?? 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         http.Response.ContentType = "application/json";
         return http.Response.WriteAsync(JsonSerializer.Serialize(Envelope(e)), http.RequestAborted);
+    }
+
+    /// <summary>Turns what an endpoint throws into the error envelope (before the response has started).</summary>
+    public static async Task Middleware(HttpContext http, RequestDelegate next)
+    {
+        try
+        {
+            await next(http);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (!http.Response.HasStarted)
+        {
+            var error = From(e);
+            if (error.Status >= 500)
+            {
+                http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Server").LogError(e, "request failed");
+            }
+
+            await WriteAsync(http, error);
+        }
     }
 
     public static object Envelope(ApiException e) => new { error = new { message = e.Message, type = e.Type, param = e.Param, code = e.Code } };

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 
 namespace Parley.Server.OpenAi;
 
@@ -14,6 +15,18 @@ public readonly struct RequestJson(JsonElement root)
         doc.RootElement.ValueKind == JsonValueKind.Object
             ? new RequestJson(doc.RootElement)
             : throw ApiException.BadRequest("The request body must be a JSON object.");
+
+    /// <summary>Reads a whole JSON object body (the element outlives the read).</summary>
+    public static async Task<RequestJson> ReadAsync(HttpRequest request)
+    {
+        if (request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ApiException(415, "Send the body as JSON (Content-Type: application/json).", code: "unsupported_media_type");
+        }
+
+        using var doc = await JsonDocument.ParseAsync(request.Body, default, request.HttpContext.RequestAborted);
+        return new RequestJson(From(doc).Root.Clone());
+    }
 
     public JsonElement? Get(string name) =>
         Root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;

@@ -6,7 +6,7 @@ using Parley.Server.Hosting;
 
 namespace Parley.Commands;
 
-/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--kv-cache-mb M] [--max-queue Q] [--chat-template FILE] [-t THREADS]</summary>
+/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--kv-cache-mb M] [--max-queue Q] [--chat-template FILE] [-t THREADS] [--data DIR] [--database POSTGRES]</summary>
 public static class ServeCommand
 {
     public static int Run(string[] args, TextWriter stdout)
@@ -30,6 +30,8 @@ public static class ServeCommand
             Threads = a.Int(0, "-t", "--threads"),
             Models = Models(model),
             Scheduler = scheduler,
+            DataDirectory = a.String("--data") ?? ServerOptions.DefaultDataDirectory(),
+            Database = a.String("--database") ?? ServerOptions.DefaultDatabase(),
         };
         a.RejectUnknown();
         if (options.Port is < 0 or > 65535) throw new CliException("option --port must be between 0 and 65535");
