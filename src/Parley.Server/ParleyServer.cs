@@ -7,6 +7,7 @@ using OpenTelemetry.Metrics;
 using Parley.Inference.Serving;
 using Microsoft.AspNetCore.Authentication;
 using Parley.Server.Accounts;
+using Parley.Server.Conversations;
 using Parley.Server.Data;
 using Parley.Server.Hosting;
 using Parley.Server.Security;
@@ -33,7 +34,11 @@ public static class ParleyServer
         builder.Services.AddSingleton(registry);
         var database = Database.Open(options.Database, options.DataDirectory);
         database.MigrateAsync().GetAwaiter().GetResult();
+        InterruptedAnswers.MarkAsync(database, options.Node).GetAwaiter().GetResult();
         builder.Services.AddSingleton(database);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<Generations>();
+        builder.Services.AddHostedService<InterruptedAnswers>();
         builder.Services.AddScoped(_ => database.Open());
         builder.Services.AddAuthentication(ParleyClaims.Scheme).AddScheme<AuthenticationSchemeOptions, ParleyAuthenticationHandler>(ParleyClaims.Scheme, null);
         builder.Services.AddAuthorizationBuilder().AddPolicy(ParleyClaims.AdminRole, p => p.RequireRole(ParleyClaims.AdminRole));
@@ -44,6 +49,8 @@ public static class ParleyServer
             .AddPrometheusExporter());
 
         var app = builder.Build();
+        var generations = app.Services.GetRequiredService<Generations>();
+        app.Lifetime.ApplicationStopping.Register(() => generations.InterruptAllAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult());
         app.Lifetime.ApplicationStopped.Register(registry.Dispose);
 
         app.Use(SecurityHeaders.Middleware);
@@ -69,6 +76,8 @@ public static class ParleyServer
 
         var api = app.MapGroup("/api");
         AuthEndpoints.Map(api);
+        ConversationEndpoints.Map(api);
+        MessageEndpoints.Map(api, options);
         api.Map("/{**path}", (HttpContext http) => ApiErrors.WriteAsync(http,
             new ApiException(404, $"Unknown request URL: {http.Request.Method} {http.Request.Path}.", code: "unknown_url")));
 

@@ -79,5 +79,51 @@ public sealed class AppClient : IDisposable
         return (response.StatusCode, code);
     }
 
+    public async Task<string> NewConversationAsync(object? body = null) =>
+        (await JsonAsync(HttpMethod.Post, "api/conversations", body ?? new { })).GetProperty("id").GetString()!;
+
+    /// <summary>Sends a message and reads the answer's events to the end: start, deltas, end.</summary>
+    public async Task<List<JsonElement>> SendAsync(string conversation, string content, object? extra = null)
+    {
+        using var response = await SendAsync(HttpMethod.Post, $"api/conversations/{conversation}/messages", Body(content, extra));
+        return await EventsAsync(response);
+    }
+
+    public static Dictionary<string, object?> Body(string content, object? extra)
+    {
+        var body = new Dictionary<string, object?> { ["content"] = content };
+        if (extra is not null)
+        {
+            foreach (var p in extra.GetType().GetProperties()) body[p.Name] = p.GetValue(extra);
+        }
+
+        return body;
+    }
+
+    /// <summary>The server-sent events of a response, each a JSON object with a 'type'; stops early when <paramref name="until"/> says so.</summary>
+    public static async Task<List<JsonElement>> EventsAsync(HttpResponseMessage response, Func<JsonElement, bool>? until = null)
+    {
+        string? error = response.IsSuccessStatusCode ? null : await response.Content.ReadAsStringAsync();
+        Assert.True(error is null, $"answered {(int)response.StatusCode}: {error}");
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = new List<JsonElement>();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+            var e = JsonDocument.Parse(line["data: ".Length..]).RootElement.Clone();
+            events.Add(e);
+            if (until?.Invoke(e) == true) break;
+        }
+
+        return events;
+    }
+
+    /// <summary>The concatenated text of the delta events.</summary>
+    public static string Text(IEnumerable<JsonElement> events) =>
+        string.Concat(events.Where(e => e.GetProperty("type").GetString() == "delta").Select(e => e.GetProperty("text").GetString()));
+
+    public static JsonElement Last(List<JsonElement> events, string type) => events.Last(e => e.GetProperty("type").GetString() == type);
+
     public void Dispose() => _http.Dispose();
 }

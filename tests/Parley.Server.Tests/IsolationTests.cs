@@ -1,0 +1,56 @@
+using System.Net;
+
+namespace Parley.Server.Tests;
+
+/// <summary>
+/// Every endpoint that touches a user's data, tried by a second user and by an anonymous caller:
+/// the second user gets 404 (as for something that does not exist), the anonymous one 401, and the
+/// owner finds everything as it was.
+/// </summary>
+public sealed class IsolationTests(AppServerFixture server) : IClassFixture<AppServerFixture>
+{
+    [Fact]
+    public async Task NobodyElseCanReadOrChangeAConversation()
+    {
+        var alice = server.Alice;
+        string id = await alice.NewConversationAsync(new { title = "Alice's secret plans" });
+        var events = await alice.SendAsync(id, "my secret ingredient is cardamom");
+        string question = events[0].GetProperty("userMessage").GetProperty("id").GetString()!;
+        string answer = events[0].GetProperty("assistantMessage").GetProperty("id").GetString()!;
+        var before = await alice.GetJsonAsync($"api/conversations/{id}");
+
+        var attempts = new (HttpMethod Method, string Path, object? Body)[]
+        {
+            (HttpMethod.Get, $"api/conversations/{id}", null),
+            (HttpMethod.Patch, $"api/conversations/{id}", new { title = "mine now" }),
+            (HttpMethod.Patch, $"api/conversations/{id}", new { currentLeafId = question }),
+            (HttpMethod.Get, $"api/conversations/{id}/export", null),
+            (HttpMethod.Get, $"api/conversations/{id}/export?format=markdown", null),
+            (HttpMethod.Post, $"api/conversations/{id}/messages", new { content = "hello from outside" }),
+            (HttpMethod.Post, $"api/conversations/{id}/messages", new { content = "an edit", parentId = (string?)null }),
+            (HttpMethod.Post, $"api/conversations/{id}/stop", null),
+            (HttpMethod.Post, $"api/messages/{answer}/regenerate", null),
+            (HttpMethod.Get, $"api/messages/{answer}/events", null),
+            (HttpMethod.Get, $"api/messages/{question}/events", null),
+            (HttpMethod.Delete, $"api/conversations/{id}", null),
+        };
+
+        using var anonymous = new AppClient(server.Url);
+        await anonymous.FetchCsrfAsync();
+        foreach (var (method, path, body) in attempts)
+        {
+            var (status, _) = await server.Bob.StatusAsync(method, path, body);
+            Assert.True(status == HttpStatusCode.NotFound, $"bob: {method} {path} answered {(int)status}, expected 404");
+            (status, _) = await anonymous.StatusAsync(method, path, body);
+            Assert.True(status == HttpStatusCode.Unauthorized, $"anonymous: {method} {path} answered {(int)status}, expected 401");
+        }
+
+        var bobs = await server.Bob.GetJsonAsync("api/conversations");
+        Assert.DoesNotContain(bobs.GetProperty("items").EnumerateArray(), c => c.GetProperty("id").GetString() == id);
+        Assert.Empty((await server.Bob.GetJsonAsync("api/conversations?q=cardamom")).GetProperty("items").EnumerateArray());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.StatusAsync(HttpMethod.Get, "api/conversations")).Status);
+
+        var after = await alice.GetJsonAsync($"api/conversations/{id}");
+        Assert.Equal(before.ToString(), after.ToString());
+    }
+}
