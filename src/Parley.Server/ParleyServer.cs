@@ -76,6 +76,9 @@ public static class ParleyServer
 
         var api = app.MapGroup("/api");
         AuthEndpoints.Map(api);
+        KeyEndpoints.Map(api);
+        SettingsEndpoints.Map(api);
+        AdminEndpoints.Map(api);
         ConversationEndpoints.Map(api);
         MessageEndpoints.Map(api, options);
         api.Map("/{**path}", (HttpContext http) => ApiErrors.WriteAsync(http,

@@ -159,14 +159,7 @@ public sealed class Generation
         message.PromptTokens = stream.PromptTokens;
         message.CompletionTokens = stream.CompletionTokens;
         message.UpdatedAt = DateTime.UtcNow;
-        db.Usage.Add(new UsageRecord
-        {
-            UserId = UserId,
-            Day = DateOnly.FromDateTime(DateTime.UtcNow),
-            Model = message.Model ?? "",
-            PromptTokens = stream.PromptTokens,
-            CompletionTokens = stream.CompletionTokens,
-        });
+        Accounts.Usage.Add(db, UserId, message.Model ?? "", stream.PromptTokens, stream.CompletionTokens);
         await db.SaveChangesAsync();
         return message;
     }

@@ -12,15 +12,15 @@ public static class ChatCompletions
     private static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
 
     public static Task Handle(HttpContext http, ModelRegistry models) =>
-        OpenAiRequest.RunAsync(http, models, chat: true, async (j, model, p, cancel) =>
+        OpenAiRequest.RunAsync(http, models, chat: true, async (j, model, p, call) =>
         {
             var messages = ParseMessages(j);
             var prompt = Render(model, messages);
-            var streams = Choices.Submit(model, [prompt], p, cancel);
+            var streams = Choices.Submit(model, [prompt], p, call);
             string id = Choices.NewId("chatcmpl-");
             long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            if (p.Stream) await StreamAsync(http, model, p, streams, [prompt], id, created, cancel.Token);
-            else await RespondAsync(http, model, streams, [prompt], id, created, cancel.Token);
+            if (p.Stream) await StreamAsync(http, model, p, streams, [prompt], id, created, call.Cancel.Token);
+            else await RespondAsync(http, model, streams, [prompt], id, created, call.Cancel.Token);
         });
 
     /// <summary>The messages as the template sees them: role and text content (text parts joined).</summary>

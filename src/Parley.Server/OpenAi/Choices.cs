@@ -27,9 +27,9 @@ public static class Choices
 {
     /// <summary>
     /// Submits n choices per prompt (choice index = prompt × n + i). If the engine refuses one, those
-    /// already queued are cancelled through <paramref name="cancel"/> and the refusal is thrown.
+    /// already queued are cancelled through the call and the refusal is thrown.
     /// </summary>
-    public static List<GenerationStream> Submit(LoadedModel model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationParameters p, CancellationTokenSource cancel)
+    public static List<GenerationStream> Submit(LoadedModel model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationParameters p, V1Call call)
     {
         var limits = prompts.Select(prompt => p.TokensFor(prompt.Count, model.ContextLength)).ToList();
         var streams = new List<GenerationStream>();
@@ -39,13 +39,15 @@ public static class Choices
             {
                 for (int c = 0; c < p.N; c++)
                 {
-                    streams.Add(model.Scheduler.Submit(p.Request(prompts[i], limits[i], streams.Count), cancel.Token));
+                    var stream = model.Scheduler.Submit(p.Request(prompts[i], limits[i], streams.Count), call.Cancel.Token);
+                    streams.Add(stream);
+                    call.Submitted.Add(stream);
                 }
             }
         }
         catch
         {
-            cancel.Cancel();
+            call.Cancel.Cancel();
             throw;
         }
 

@@ -2,9 +2,14 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Parley.Inference.Serving;
+using Parley.Server.Accounts;
 using Parley.Server.Hosting;
 
 namespace Parley.Server.OpenAi;
+
+/// <summary>What one /v1 request shares with its endpoint: the cancellation of its sequences, and those submitted (for usage).</summary>
+public sealed record V1Call(CancellationTokenSource Cancel, List<GenerationStream> Submitted);
 
 /// <summary>
 /// The frame of every generation endpoint: parse the body, find the model, read the shared
@@ -14,18 +19,20 @@ namespace Parley.Server.OpenAi;
 /// </summary>
 public static class OpenAiRequest
 {
-    public delegate Task Endpoint(RequestJson body, LoadedModel model, GenerationParameters parameters, CancellationTokenSource cancel);
+    public delegate Task Endpoint(RequestJson body, LoadedModel model, GenerationParameters parameters, V1Call call);
 
     public static async Task RunAsync(HttpContext http, ModelRegistry models, bool chat, Endpoint endpoint)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        var call = new V1Call(cancel, []);
+        LoadedModel? served = null;
         try
         {
             using var doc = await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted);
             var j = RequestJson.From(doc);
             string id = j.RequiredString("model");
-            var model = models.Get(id) ?? throw ApiException.ModelNotFound(id);
-            await endpoint(j, model, GenerationParameters.Parse(j, chat), cancel);
+            var model = served = models.Get(id) ?? throw ApiException.ModelNotFound(id);
+            await endpoint(j, model, GenerationParameters.Parse(j, chat), call);
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
@@ -45,6 +52,7 @@ public static class OpenAiRequest
         finally
         {
             await cancel.CancelAsync();
+            if (served is not null && call.Submitted.Count > 0) await Usage.RecordAsync(http, served.Id, call.Submitted);
         }
     }
 

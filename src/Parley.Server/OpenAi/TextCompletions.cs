@@ -9,14 +9,14 @@ namespace Parley.Server.OpenAi;
 public static class TextCompletions
 {
     public static Task Handle(HttpContext http, ModelRegistry models) =>
-        OpenAiRequest.RunAsync(http, models, chat: false, async (j, model, p, cancel) =>
+        OpenAiRequest.RunAsync(http, models, chat: false, async (j, model, p, call) =>
         {
             var prompts = ParsePrompts(j, model);
-            var streams = Choices.Submit(model, prompts, p, cancel);
+            var streams = Choices.Submit(model, prompts, p, call);
             string id = Choices.NewId("cmpl-");
             long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            if (p.Stream) await StreamAsync(http, model, p, streams, prompts, id, created, cancel.Token);
-            else await RespondAsync(http, model, streams, prompts, id, created, cancel.Token);
+            if (p.Stream) await StreamAsync(http, model, p, streams, prompts, id, created, call.Cancel.Token);
+            else await RespondAsync(http, model, streams, prompts, id, created, call.Cancel.Token);
         });
 
     /// <summary>A string, an array of strings, an array of token ids, or an array of such arrays.</summary>
