@@ -65,7 +65,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task BenchServeMeasuresARealServer()
     {
-        var app = ParleyServer.Build(new ServerOptions { Port = 0, Threads = 2, Models = [TestModels.Tiny("tiny-llama-spm-q8_0.gguf")] });
+        var app = ParleyServer.Build(new ServerOptions { Port = 0, Threads = 2, Models = [TestModels.Tiny("tiny-llama-spm-q8_0.gguf")], DataDirectory = _store });
         await app.StartAsync();
         try
         {
