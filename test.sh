@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test. Needs the .NET 10 SDK, Node.js with npm, and the shared test models (../shared/models beside the
-# repository, or PARLEY_TEST_MODELS). Prints "N passed, N failed" and exits non-zero on any failure.
+# Runs every test. Needs the .NET 10 SDK, Node.js with npm, PostgreSQL's server binaries (installed here through apt when
+# missing and run as root), and the shared test models (../shared/models beside the repository, or PARLEY_TEST_MODELS). Prints "N passed, N failed" and exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,6 +14,18 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 npm ci --prefix tests/node-client --no-audit --no-fund --loglevel=error
+
+# PostgreSQL (Debian's package) for the database tests, which start their own server as a plain process.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing PostgreSQL (apt-get install postgresql)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "test.sh: PostgreSQL is required for the database tests: sudo apt-get install postgresql" >&2
+    exit 1
+  fi
+fi
 
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT

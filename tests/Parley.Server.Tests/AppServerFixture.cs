@@ -5,7 +5,7 @@ using Parley.Server.Data;
 namespace Parley.Server.Tests;
 
 /// <summary>A real server with a fresh SQLite database and two signed-in users: alice (the admin) and bob.</summary>
-public sealed class AppServerFixture : IAsyncLifetime
+public class AppServerFixture : IAsyncLifetime
 {
     public WebApplication App { get; private set; } = null!;
     public Uri Url { get; private set; } = null!;
@@ -14,9 +14,13 @@ public sealed class AppServerFixture : IAsyncLifetime
 
     public ParleyDb Db() => App.Services.GetRequiredService<Database>().Open();
 
+    /// <summary>The PostgreSQL connection string to use, or null for SQLite.</summary>
+    protected virtual Task<string?> DatabaseAsync() => Task.FromResult<string?>(null);
+
     public async Task InitializeAsync()
     {
-        (App, Url) = await ServerFixture.StartAsync(configure: o => o with { AuthAttemptsPerMinute = 1000, MessagesPerMinute = 1000, GenerationsPerUser = 4 });
+        string? database = await DatabaseAsync();
+        (App, Url) = await ServerFixture.StartAsync(configure: o => o with { AuthAttemptsPerMinute = 1000, MessagesPerMinute = 1000, GenerationsPerUser = 4, Database = database });
         Alice = new AppClient(Url);
         await Alice.RegisterAsync("alice");
         Bob = new AppClient(Url);
@@ -29,4 +33,10 @@ public sealed class AppServerFixture : IAsyncLifetime
         Bob.Dispose();
         await App.DisposeAsync();
     }
+}
+
+/// <summary>The same, on a fresh database of the test run's PostgreSQL server.</summary>
+public sealed class PostgresAppServerFixture : AppServerFixture
+{
+    protected override async Task<string?> DatabaseAsync() => await PostgresServer.NewDatabaseAsync();
 }

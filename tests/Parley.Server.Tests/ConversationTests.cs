@@ -4,8 +4,9 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Parley.Server.Tests;
 
-/// <summary>Conversations as message trees through /api on a real server and SQLite: send, stream, regenerate, edit, switch, stop, search, export.</summary>
-public sealed class ConversationTests(AppServerFixture server) : IClassFixture<AppServerFixture>
+/// <summary>Conversations as message trees through /api on a real server: send, stream, regenerate, edit, switch, stop, search, export.</summary>
+public abstract class ConversationTests<TServer>(TServer server) : IClassFixture<TServer>
+    where TServer : AppServerFixture
 {
     private AppClient Alice => server.Alice;
 
@@ -159,3 +160,7 @@ public sealed class ConversationTests(AppServerFixture server) : IClassFixture<A
         Assert.False(await db.Messages.AnyAsync(m => m.ConversationId == Guid.Parse(ids[0])));
     }
 }
+
+public sealed class SqliteConversationTests(AppServerFixture server) : ConversationTests<AppServerFixture>(server);
+
+public sealed class PostgresConversationTests(PostgresAppServerFixture server) : ConversationTests<PostgresAppServerFixture>(server);

@@ -7,7 +7,8 @@ namespace Parley.Server.Tests;
 /// the second user gets 404 (as for something that does not exist), the anonymous one 401, and the
 /// owner finds everything as it was.
 /// </summary>
-public sealed class IsolationTests(AppServerFixture server) : IClassFixture<AppServerFixture>
+public abstract class IsolationTests<TServer>(TServer server) : IClassFixture<TServer>
+    where TServer : AppServerFixture
 {
     [Fact]
     public async Task NobodyElseCanReadOrChangeAConversation()
@@ -54,3 +55,7 @@ public sealed class IsolationTests(AppServerFixture server) : IClassFixture<AppS
         Assert.Equal(before.ToString(), after.ToString());
     }
 }
+
+public sealed class SqliteIsolationTests(AppServerFixture server) : IsolationTests<AppServerFixture>(server);
+
+public sealed class PostgresIsolationTests(PostgresAppServerFixture server) : IsolationTests<PostgresAppServerFixture>(server);

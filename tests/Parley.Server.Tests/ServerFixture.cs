@@ -35,6 +35,7 @@ public sealed class ServerFixture : IAsyncLifetime
         var options = new ServerOptions
         {
             DataDirectory = data,
+            Database = null,
             Port = 0,
             Threads = 2,
             Models = [TestModels.Tiny(ModelId + ".gguf"), TestModels.Tiny("tiny-llama-spm-q8_0.gguf")],
