@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
@@ -52,6 +53,14 @@ public static class ParleyServer
         var generations = app.Services.GetRequiredService<Generations>();
         app.Lifetime.ApplicationStopping.Register(() => generations.InterruptAllAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult());
         app.Lifetime.ApplicationStopped.Register(registry.Dispose);
+
+        if (options.BehindProxy)
+        {
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto };
+            forwarded.KnownIPNetworks.Clear(); // the proxy's address is not known in advance (an ingress, a load balancer)
+            forwarded.KnownProxies.Clear();
+            app.UseForwardedHeaders(forwarded);
+        }
 
         app.Use(SecurityHeaders.Middleware);
         app.UseRouting();

@@ -25,6 +25,9 @@ public sealed record ServerOptions
     /// <summary>This process's name in the database: its unfinished answers are marked interrupted when it starts again.</summary>
     public string Node { get; init; } = Environment.MachineName;
 
+    /// <summary>Trust X-Forwarded-For and X-Forwarded-Proto (behind a TLS-terminating proxy or ingress): cookies become Secure and HSTS is sent.</summary>
+    public bool BehindProxy { get; init; }
+
     /// <summary>Sign-in and sign-up attempts per client address per minute.</summary>
     public int AuthAttemptsPerMinute { get; init; } = 10;
     /// <summary>Messages a user may send per minute in the app.</summary>

@@ -54,6 +54,36 @@ public abstract class IsolationTests<TServer>(TServer server) : IClassFixture<TS
         var after = await alice.GetJsonAsync($"api/conversations/{id}");
         Assert.Equal(before.ToString(), after.ToString());
     }
+
+    [Fact]
+    public async Task KeysSettingsAndAdminPagesStayWithTheirOwner()
+    {
+        var alice = server.Alice;
+        var key = await alice.JsonAsync(HttpMethod.Post, "api/keys", new { name = "alice's key" });
+        string keyId = key.GetProperty("id").GetString()!;
+        await alice.JsonAsync(HttpMethod.Put, "api/settings", new { systemPrompt = "alice's instructions" });
+
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Bob.StatusAsync(HttpMethod.Delete, $"api/keys/{keyId}")).Status);
+        Assert.DoesNotContain((await server.Bob.GetJsonAsync("api/keys")).EnumerateArray(), k => k.GetProperty("id").GetString() == keyId);
+        Assert.NotEqual("alice's instructions", (await server.Bob.GetJsonAsync("api/settings")).GetProperty("systemPrompt").GetString());
+        foreach (var path in new[] { "api/admin/users", "api/admin/usage", "api/admin/settings" })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await server.Bob.StatusAsync(HttpMethod.Get, path)).Status);
+        }
+
+        using var anonymous = new AppClient(server.Url);
+        await anonymous.FetchCsrfAsync();
+        foreach (var (method, path) in new[] { (HttpMethod.Get, "api/keys"), (HttpMethod.Delete, $"api/keys/{keyId}"), (HttpMethod.Get, "api/settings"),
+                     (HttpMethod.Put, "api/settings"), (HttpMethod.Get, "api/admin/users"), (HttpMethod.Get, "api/auth/me"), (HttpMethod.Get, "v1/models"),
+                     (HttpMethod.Post, "v1/chat/completions") })
+        {
+            var (status, _) = await anonymous.StatusAsync(method, path, method == HttpMethod.Get || method == HttpMethod.Delete ? null : new { });
+            Assert.True(status == HttpStatusCode.Unauthorized, $"anonymous: {method} {path} answered {(int)status}, expected 401");
+        }
+
+        Assert.Equal(keyId, (await alice.GetJsonAsync("api/keys")).EnumerateArray().Single(k => k.GetProperty("id").GetString() == keyId).GetProperty("id").GetString());
+        Assert.Equal("alice's instructions", (await alice.GetJsonAsync("api/settings")).GetProperty("systemPrompt").GetString());
+    }
 }
 
 public sealed class SqliteIsolationTests(AppServerFixture server) : IsolationTests<AppServerFixture>(server);

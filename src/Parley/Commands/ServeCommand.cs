@@ -6,12 +6,12 @@ using Parley.Server.Hosting;
 
 namespace Parley.Commands;
 
-/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--kv-cache-mb M] [--max-queue Q] [--chat-template FILE] [-t THREADS] [--data DIR] [--database POSTGRES]</summary>
+/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--kv-cache-mb M] [--max-queue Q] [--chat-template FILE] [-t THREADS] [--data DIR] [--database POSTGRES] [--behind-proxy]</summary>
 public static class ServeCommand
 {
     public static int Run(string[] args, TextWriter stdout)
     {
-        var a = new Arguments(args, new HashSet<string>());
+        var a = new Arguments(args, new HashSet<string> { "--behind-proxy" });
         string? model = a.String("-m", "--model");
         var defaults = new SchedulerOptions();
         var scheduler = new SchedulerOptions
@@ -32,6 +32,7 @@ public static class ServeCommand
             Scheduler = scheduler,
             DataDirectory = a.String("--data") ?? ServerOptions.DefaultDataDirectory(),
             Database = a.String("--database") ?? ServerOptions.DefaultDatabase(),
+            BehindProxy = a.Flag("--behind-proxy"),
         };
         a.RejectUnknown();
         if (options.Port is < 0 or > 65535) throw new CliException("option --port must be between 0 and 65535");
