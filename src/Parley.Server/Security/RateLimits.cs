@@ -9,24 +9,28 @@ using Parley.Server.OpenAi;
 namespace Parley.Server.Security;
 
 /// <summary>
-/// ASP.NET Core rate limiting: sign-in and sign-up per client address (against password guessing,
-/// beside the per-account lock-out) and message sending per user. Refusals are 429 with Retry-After
-/// in the API's error envelope.
+/// ASP.NET Core rate limiting: the auth endpoints per client address, or per user once signed in
+/// (password changes), against password guessing beside the per-account lock-out; message sending
+/// per user. Refusals are 429 with Retry-After in the API's error envelope.
 /// </summary>
 public static class RateLimits
 {
     public const string Auth = "auth";
     public const string Send = "send";
 
+    /// <summary>Whom a limit counts: the signed-in user, else the client address.</summary>
+    private static string Caller(HttpContext http) =>
+        http.User.IsSignedIn() ? $"user:{http.User.UserId()}" : $"ip:{http.Connection.RemoteIpAddress}";
+
     public static void Add(IServiceCollection services, ServerOptions options)
     {
         services.AddRateLimiter(r =>
         {
             r.AddPolicy(Auth, http => RateLimitPartition.GetFixedWindowLimiter(
-                http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                Caller(http),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.AuthAttemptsPerMinute, Window = TimeSpan.FromMinutes(1) }));
             r.AddPolicy(Send, http => RateLimitPartition.GetTokenBucketLimiter(
-                http.User.IsSignedIn() ? http.User.UserId().ToString() : http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                Caller(http),
                 _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = options.MessagesPerMinute,
