@@ -30,6 +30,7 @@ public abstract class ConversationTests<TServer>(TServer server) : IClassFixture
 
         var conversation = await GetAsync(id);
         Assert.Equal("Tell me about the sea", conversation.GetProperty("title").GetString());
+        Assert.EndsWith("Z", conversation.GetProperty("updatedAt").GetString()); // UTC, marked so, from either database
         var messages = Messages(conversation);
         Assert.Equal(2, messages.Count);
         Assert.Equal("user", messages[0].GetProperty("role").GetString());

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Parley.Server.Data.Entities;
 
 namespace Parley.Server.Data;
@@ -17,6 +18,14 @@ public abstract class ParleyDb(DbContextOptions options) : DbContext(options)
     public DbSet<UsageRecord> Usage => Set<UsageRecord>();
     public DbSet<UserSettings> Settings => Set<UserSettings>();
     public DbSet<ServerSetting> ServerSettings => Set<ServerSetting>();
+
+    /// <summary>Every time is UTC; SQLite forgets the kind, so it is restored on reading (clients then see the 'Z').</summary>
+    protected override void ConfigureConventions(ModelConfigurationBuilder conventions)
+    {
+        conventions.Properties<DateTime>().HaveConversion<UtcConverter>();
+    }
+
+    private sealed class UtcConverter() : ValueConverter<DateTime, DateTime>(v => v, v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
 
     protected override void OnModelCreating(ModelBuilder model)
     {
