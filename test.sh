@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test. Needs the .NET 10 SDK, Node.js with npm, PostgreSQL's server binaries (installed here through apt when
-# missing and run as root), and the shared test models (../shared/models beside the repository, or PARLEY_TEST_MODELS). Prints "N passed, N failed" and exits non-zero on any failure.
+# Runs every test. Needs the .NET 10 SDK, Node.js with npm (the web app is built by dotnet build through npm), PostgreSQL's
+# server binaries and Chromium (both installed here through apt when missing and run as root), and the shared test models
+# (../shared/models beside the repository, or PARLEY_TEST_MODELS). Prints "N passed, N failed" and exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,14 +16,18 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 npm ci --prefix tests/node-client --no-audit --no-fund --loglevel=error
 
-# PostgreSQL (Debian's package) for the database tests, which start their own server as a plain process.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+# Debian packages the tests drive as real processes: PostgreSQL (the database tests start their own server) and
+# Chromium (the browser tests). Installed with apt when missing and run as root.
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing PostgreSQL (apt-get install postgresql)"
+    echo "test.sh: installing ${missing[*]} (apt-get)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "test.sh: PostgreSQL is required for the database tests: sudo apt-get install postgresql" >&2
+    echo "test.sh: the tests need ${missing[*]}: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi
@@ -31,6 +36,9 @@ results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 status=0
 dotnet test Parley.slnx -c Release --logger "trx;LogFilePrefix=parley" --results-directory "$results" || status=$?
+
+# The web app's component tests (Vitest); dotnet build has installed its packages.
+(cd web && npx vitest run --reporter=default --reporter=json --outputFile="$results/vitest.json") || status=$?
 
 passed=0 failed=0
 for trx in "$results"/*.trx; do
@@ -41,6 +49,11 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 done
+if [ -f "$results/vitest.json" ]; then
+  read -r p f < <(node -e 'const r=require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests)' "$results/vitest.json")
+  passed=$((passed + p))
+  failed=$((failed + f))
+fi
 echo "$passed passed, $failed failed"
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
   exit 1

@@ -44,6 +44,7 @@ public static class ParleyServer
         builder.Services.AddAuthentication(ParleyClaims.Scheme).AddScheme<AuthenticationSchemeOptions, ParleyAuthenticationHandler>(ParleyClaims.Scheme, null);
         builder.Services.AddAuthorizationBuilder().AddPolicy(ParleyClaims.AdminRole, p => p.RequireRole(ParleyClaims.AdminRole));
         RateLimits.Add(builder.Services, options);
+        WebApp.AddServices(builder.Services);
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(Scheduler.MeterName)
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
@@ -63,6 +64,7 @@ public static class ParleyServer
         }
 
         app.Use(SecurityHeaders.Middleware);
+        WebApp.Use(app);
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -92,6 +94,8 @@ public static class ParleyServer
         MessageEndpoints.Map(api, options);
         api.Map("/{**path}", (HttpContext http) => ApiErrors.WriteAsync(http,
             new ApiException(404, $"Unknown request URL: {http.Request.Method} {http.Request.Path}.", code: "unknown_url")));
+
+        WebApp.MapFallback(app);
 
         // Load the default model now, so that the first request does not wait and /readyz tells the truth.
         registry.Get(registry.DefaultId);

@@ -1,0 +1,50 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace Parley.EndToEnd.Tests;
+
+/// <summary>What a person does in the app, as Playwright steps.</summary>
+public static class Ui
+{
+    public const string Password = "correct horse battery";
+
+    public static async Task SignUpAsync(IPage page, string name)
+    {
+        await page.GotoAsync("/signup");
+        await page.GetByLabel("User name").FillAsync(name);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create account" }).ClickAsync();
+        await page.GetByLabel("Message", new() { Exact = true }).WaitForAsync();
+    }
+
+    public static async Task SignInAsync(IPage page, string name)
+    {
+        await page.GotoAsync("/signin");
+        await page.GetByLabel("User name").FillAsync(name);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByLabel("Message", new() { Exact = true }).WaitForAsync();
+    }
+
+    /// <summary>Types a message and presses Enter.</summary>
+    public static async Task SendAsync(IPage page, string text)
+    {
+        var composer = page.GetByLabel("Message", new() { Exact = true });
+        await composer.FillAsync(text);
+        await composer.PressAsync("Enter");
+    }
+
+    /// <summary>Waits until no answer is streaming (the Send button is back).</summary>
+    public static async Task WaitIdleAsync(IPage page)
+    {
+        await page.Locator("article[data-role=assistant]").Last.WaitForAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send message" }).WaitForAsync();
+        await Assertions.Expect(page.Locator("article[data-status=streaming]")).ToHaveCountAsync(0);
+    }
+
+    public static string ConversationId(IPage page) => Regex.Match(page.Url, "/c/([0-9a-f-]{36})").Groups[1].Value;
+
+    public static ILocator Answers(IPage page) => page.Locator("article[data-role=assistant]");
+
+    public static ILocator Questions(IPage page) => page.Locator("article[data-role=user]");
+}
