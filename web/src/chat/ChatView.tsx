@@ -12,6 +12,7 @@ import { Composer } from "./Composer";
 import { useConversations } from "./ConversationsContext";
 import { MessageItem } from "./MessageItem";
 import { ModelPicker, useModels } from "./ModelPicker";
+import { SystemPromptButton } from "./SystemPromptDialog";
 import { pathTo } from "./tree";
 import { useChat } from "./useChat";
 
@@ -69,7 +70,7 @@ export function ChatView() {
   const { id } = useParams() as { id: string };
   const location = useLocation();
   const navigate = useNavigate();
-  const { conversation, loadError, streaming, send, regenerate, stop, switchTo, setModel } = useChat(id);
+  const { conversation, loadError, streaming, send, regenerate, stop, switchTo, setModel, setSystemPrompt } = useChat(id);
   const { touch } = useConversations();
   const path = useMemo(() => (conversation ? pathTo(conversation.messages, conversation.currentLeafId) : []), [conversation]);
   const lastText = path.length > 0 ? path[path.length - 1].message.content.length : 0;
@@ -108,7 +109,8 @@ export function ChatView() {
       <header className="flex items-center gap-2 px-3 py-2">
         <SidebarButton />
         <ModelPicker value={model} onChange={(m) => void setModel(m)} />
-        <h1 className="ml-2 truncate text-sm text-zinc-500">{conversation?.title}</h1>
+        <h1 className="ml-2 min-w-0 flex-1 truncate text-sm text-zinc-500">{conversation?.title}</h1>
+        {conversation && <SystemPromptButton value={conversation.systemPrompt} onSave={setSystemPrompt} />}
       </header>
       <div ref={box} onScroll={onScroll} className="relative flex-1 overflow-y-auto" aria-live="polite" aria-busy={busy}>
         {!conversation && <p className="p-6 text-sm text-zinc-500" role="status">Loading…</p>}

@@ -167,5 +167,13 @@ export function useChat(id: string) {
     [id, update],
   );
 
-  return { conversation, loadError, streaming, send, regenerate, stop, switchTo, setModel };
+  const setSystemPrompt = useCallback(
+    async (systemPrompt: string | null) => {
+      await json("PATCH", `/api/conversations/${id}`, { systemPrompt });
+      update((c) => ({ ...c, systemPrompt }));
+    },
+    [id, update],
+  );
+
+  return { conversation, loadError, streaming, send, regenerate, stop, switchTo, setModel, setSystemPrompt };
 }
