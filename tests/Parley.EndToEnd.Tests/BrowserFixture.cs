@@ -38,6 +38,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         await App.StartAsync();
         Url = ParleyServer.Address(App);
         Directory.CreateDirectory(Screenshots);
+        Assertions.SetDefaultExpectTimeout(30_000); // CI machines are shared and slow at times
+
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -56,7 +58,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = width, Height = height },
             Permissions = ["clipboard-read", "clipboard-write"],
         });
-        context.SetDefaultTimeout(20_000);
+        context.SetDefaultTimeout(60_000); // answers of up to ~1000 tokens on a busy 2-core machine
         return await context.NewPageAsync();
     }
 

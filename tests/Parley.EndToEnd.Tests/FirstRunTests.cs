@@ -21,8 +21,6 @@ public sealed class FirstRunTests(BrowserFixture server) : IClassFixture<Browser
         await admin.WaitForURLAsync("**/c/**");
         await Ui.WaitIdleAsync(admin);
         string secret = Ui.ConversationId(admin);
-        await admin.GetByRole(AriaRole.Button, new() { Name = "Account: admin" }).ClickAsync();
-        await Assertions.Expect(admin.GetByRole(AriaRole.Menuitem, new() { Name = "Admin" })).ToBeVisibleAsync();
 
         var bob = await server.NewPageAsync();
         await bob.GotoAsync("/signin");
@@ -38,6 +36,17 @@ public sealed class FirstRunTests(BrowserFixture server) : IClassFixture<Browser
         await BrowserFixture.ScreenshotAsync(bob, "03-not-yours");
         await bob.GetByRole(AriaRole.Button, new() { Name = "Account: bob" }).ClickAsync();
         await Assertions.Expect(bob.GetByRole(AriaRole.Menuitem, new() { Name = "Admin" })).ToHaveCountAsync(0);
+
+        // The admin sees both accounts, closes sign-up, and a third visitor is told so.
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Account: admin" }).ClickAsync();
+        await admin.GetByRole(AriaRole.Menuitem, new() { Name = "Admin" }).ClickAsync();
+        await Assertions.Expect(admin.GetByRole(AriaRole.Cell, new() { Name = "bob", Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(admin.GetByRole(AriaRole.Cell, new() { Name = "admin", Exact = true }).First).ToBeVisibleAsync();
+        await admin.GetByLabel("Anyone may create an account").UncheckAsync();
+        await BrowserFixture.ScreenshotAsync(admin, "15-admin");
+        var carol = await server.NewPageAsync();
+        await carol.GotoAsync("/signin");
+        await Assertions.Expect(carol.GetByRole(AriaRole.Link, new() { Name = "Create an account" })).ToHaveCountAsync(0);
     }
 }
 

@@ -23,8 +23,13 @@ export function AdminPage() {
   }
 
   async function setRegistration(value: boolean) {
-    const s = await json<{ registrationOpen: boolean }>("PUT", "/api/admin/settings", { registrationOpen: value });
-    setOpen(s.registrationOpen);
+    setOpen(value);
+    try {
+      const s = await json<{ registrationOpen: boolean }>("PUT", "/api/admin/settings", { registrationOpen: value });
+      setOpen(s.registrationOpen);
+    } catch {
+      setOpen(!value);
+    }
   }
 
   return (
