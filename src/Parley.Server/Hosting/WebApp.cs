@@ -49,14 +49,14 @@ public static class WebApp
         });
     }
 
-    /// <summary>After every API route: the app's index.html for any other GET.</summary>
+    /// <summary>After every API route: the app's index.html for any other GET of a route (not of a file: a missing asset is a 404).</summary>
     public static void MapFallback(WebApplication app)
     {
         if (!Exists) return;
         string index = Path.Combine(Root, "index.html");
         app.MapFallback(async (HttpContext http) =>
         {
-            if (IsApi(http.Request.Path) || !HttpMethods.IsGet(http.Request.Method))
+            if (IsApi(http.Request.Path) || !HttpMethods.IsGet(http.Request.Method) || Path.HasExtension(http.Request.Path.Value))
             {
                 http.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;

@@ -9,6 +9,7 @@ import remarkGfm from "remark-gfm";
 import remarkMath from "remark-math";
 import { CheckIcon, CopyIcon } from "../components/Icons";
 import "./highlight.css";
+import { normalizeMath } from "./math";
 
 function textOf(node: ReactNode): string {
   if (typeof node === "string" || typeof node === "number") return String(node);
@@ -51,7 +52,7 @@ export default function Markdown({ text }: { text: string }) {
         rehypePlugins={[[rehypeHighlight, { detect: false, ignoreMissing: true }], rehypeKatex]}
         components={{ pre: CodeBlock, a: (props) => <a {...props} target="_blank" rel="noreferrer noopener" /> }}
       >
-        {text}
+        {normalizeMath(text)}
       </ReactMarkdown>
     </div>
   );
