@@ -7,7 +7,7 @@ namespace Parley.Commands;
 
 /// <summary>
 /// parley bench serve --url URL [--model ID] [--concurrency 16] [--requests 64] [--prompt-tokens 128]
-/// [--output-tokens 128] [--temperature 0] [--seed S] [--json]: request throughput, output tokens/s, time to first token and
+/// [--output-tokens 128] [--temperature 0] [--seed S] [--api-key KEY] [--json]: request throughput, output tokens/s, time to first token and
 /// inter-token latency (p50/p90/p99) of a running server, as vLLM's serving benchmark reports them.
 /// </summary>
 public static class ServeBenchCommand
@@ -24,11 +24,14 @@ public static class ServeBenchCommand
         float temperature = a.Float(0f, "--temperature");
         int seed = a.Int(Random.Shared.Next(), "--seed");
         bool json = a.Flag("--json");
+        // A server with accounts wants an API key (created under Settings → API keys), as OpenAI's clients take it.
+        string? key = a.String("--api-key") ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY");
         a.RejectUnknown();
         if (concurrency < 1 || requests < 1 || promptTokens < 1 || outputTokens < 1) throw new CliException("--concurrency, --requests, --prompt-tokens and --output-tokens must be 1 or more");
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseUri)) throw new CliException($"not a URL: {url}");
 
         using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromMinutes(30) };
+        if (!string.IsNullOrEmpty(key)) http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         try
         {
             model ??= JsonDocument.Parse(http.GetStringAsync("v1/models").GetAwaiter().GetResult()).RootElement.GetProperty("data")[0].GetProperty("id").GetString()!;

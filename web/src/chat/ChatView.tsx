@@ -90,7 +90,6 @@ export function ChatView() {
   useEffect(() => {
     if (conversation) touch({ id: conversation.id, title: conversation.title, model: conversation.model, createdAt: conversation.createdAt, updatedAt: conversation.updatedAt });
     // Only when another conversation opens: the list order follows use, not viewing.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [conversation?.id]);
 
   if (loadError) {
