@@ -16,15 +16,18 @@ public class ReferenceTests(ITestOutputHelper output)
     private const double FloatTolerance = 0.015;
 
     /// <summary>
-    /// Quantized files: the target is 0.05, and most steps agree to 1e-5. But an activation
-    /// can land on the other side of an int8 rounding boundary where our float sums differ from
-    /// llama.cpp's in the last bits (its repacked Q4_0/K-quant kernels and its softmax sum in other
-    /// orders), and that token's key and value then shift every later logit by up to ~0.5. So every
-    /// logit is held to <see cref="QuantizedTolerance"/>; the output reports how many steps meet the
-    /// target. Closing the gap means reproducing llama.cpp's summation order kernel by kernel.
+    /// Q8_0 files: the 0.05 at every step. Their products, softmax and attention sums follow
+    /// llama.cpp's order exactly, so the logits agree to the reference's printed precision.
+    /// </summary>
+    private const double QuantizedTarget = 0.05;
+
+    /// <summary>
+    /// Q4_0 and K-quant files: most steps agree to 1e-5, but llama.cpp repacks these weights for its
+    /// AVX-512 GEMM kernels, which sum in another order; where an activation then lands on the other
+    /// side of an int8 rounding boundary, that token's key and value shift later logits by up to ~0.5.
+    /// So their logits are held to this; the output reports how many steps meet the 0.05 target.
     /// </summary>
     private const double QuantizedTolerance = 0.6;
-    private const double QuantizedTarget = 0.05;
 
     public static TheoryData<string> ReferenceFiles() => Files(_ => true);
 
@@ -48,6 +51,7 @@ public class ReferenceTests(ITestOutputHelper output)
         var doc = JsonDocument.Parse(File.ReadAllText(TestModels.Reference("generate", name))).RootElement;
         string model = doc.GetProperty("model").GetString()!;
         bool isFloat = model.Contains("-f32") || model.Contains("-f16");
+        bool exactOrder = model.Contains("-q8_0");
         using var llm = LlamaModel.Load(TestModels.Tiny(model), threads: 2);
         using var cache = llm.CreateCache();
         var prompt = doc.GetProperty("prompt_tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
@@ -59,7 +63,7 @@ public class ReferenceTests(ITestOutputHelper output)
         foreach (var s in doc.GetProperty("steps").EnumerateArray())
         {
             var top = s.GetProperty("top").EnumerateArray().Select(a => (Id: a[0].GetInt32(), Logit: a[1].GetDouble())).ToArray();
-            double tol = isFloat ? FloatTolerance : QuantizedTolerance;
+            double tol = isFloat ? FloatTolerance : exactOrder ? QuantizedTarget : QuantizedTolerance;
             double stepWorst = 0;
             foreach (var (id, v) in top)
             {

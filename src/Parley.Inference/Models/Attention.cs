@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Parley.Inference.Tensors;
 
@@ -5,9 +6,13 @@ namespace Parley.Inference.Models;
 
 /// <summary>
 /// Causal grouped-query attention of every segment of a batch over its own sequence's paged cache.
-/// Numerics follow llama.cpp without flash attention: Q and K meet as F16 (Q is rounded before it
-/// gets here), scores are scaled inside an F32 softmax with ggml's vector exp and a double sum, and
-/// the probabilities are rounded to F16 before they weight the F16 values.
+/// Numerics follow llama.cpp's CPU backend (AVX-512 build) without flash attention: Q and K meet as
+/// F16 (Q is rounded before it gets here), scores are scaled inside an F32 softmax with ggml's
+/// vector exp whose sixteen-lane partial sums add up in double, and the probabilities are rounded to
+/// F16 before they weight the F16 values. The two products sum as ggml does for the segment's size:
+/// a single token (decode) goes through ggml_vec_dot_f16 (64 lanes over the KV length padded to
+/// 256, leftovers in double), several (a prompt chunk) through llamafile's tinyBLAS (16 lanes), each
+/// lane an FMA chain reduced in _mm512_reduce_add_ps's order (see <see cref="LaneSums"/>).
 /// For speed keys are stored transposed in their blocks, so eight positions' scores come out of one
 /// run of FMAs, and up to four query tokens of one head go through the keys and values together.
 /// A decode token's query heads that share a KV head go through its keys together. Jobs are dealt
@@ -123,16 +128,21 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
             keys = Math.Max(keys, n[i]);
         }
 
-        Scores<TW>(q, queries, table, kvh * hd, hd, keys, scores);
+        // ggml hands batches of two or more tokens to tinyBLAS, single tokens to its vector dot.
+        bool gemm = _batch.Segments[job.Segment].Count >= 2;
+        if (gemm) LaneScores<TW>(q, table, kvh * hd, hd, keys, scores, LaneSums.TinyBlas);
+        else if (hd >= LaneSums.VecDot) LaneScores<TW>(q, table, kvh * hd, hd, keys, scores, LaneSums.VecDot);
+        else Scores<TW>(q, queries, table, kvh * hd, hd, keys, scores);
         for (int i = 0; i < TW.Queries; i++) Softmax(scores + i * stride, n[i], keys);
-        Weigh<TW>(scores, stride, keys, table, kvh * hd, hd, s.Attn + (long)job.T0 * c.QDim + job.H0 * hd, job.ByHeads ? hd : c.QDim, m);
+        Weigh<TW>(scores, stride, keys, table, kvh * hd, hd, s.Attn + (long)job.T0 * c.QDim + job.H0 * hd, job.ByHeads ? hd : c.QDim, m,
+            gemm ? LaneSums.TinyBlas : LaneSums.VecDot);
     }
 
     /// <summary>
-    /// scores[i][j] = scale · q_i · k_j for j below <paramref name="keys"/>, rounded up to eight.
-    /// Products of two halves are exact, and summed in double they stay exact, so each dot is the
-    /// correctly rounded one, which is what ggml's F16 dot gives for head sizes below its vector
-    /// step (its leftovers are summed in double) and within an ulp of it above.
+    /// scores[i][j] = scale · q_i · k_j for j below <paramref name="keys"/>, rounded up to eight, for
+    /// a decode token with a head smaller than ggml's 64-element vector step: ggml sums it all as
+    /// leftovers in double. Products of two halves are exact, and summed in double they stay exact,
+    /// so each dot is the correctly rounded one.
     /// </summary>
     private void Scores<TW>(float** q, double* qd, BlockTable table, int offset, int hd, int keys, float* scores) where TW : struct, IWidth
     {
@@ -182,52 +192,104 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     }
 
     /// <summary>
-    /// ggml_vec_soft_max_f32 over the first <paramref name="n"/> scores (eight-lane exp, each
-    /// vector's sum added in double), then the F16 rounding of the product with the values; the
-    /// masked positions up to <paramref name="width"/> become exact zeros.
+    /// scores[i][j] = scale · q_i · k_j as ggml sums with <paramref name="lanes"/> lanes: dimension d
+    /// goes to lane d mod lanes, each lane an FMA chain; the lanes are folded to sixteen and reduced
+    /// (<see cref="LaneSums.Reduce"/>); dimensions past the last whole step of 64 (ggml's vector dot
+    /// only) are added in double. Eight keys at a time, one per vector lane.
+    /// </summary>
+    private void LaneScores<TW>(float** q, BlockTable table, int offset, int hd, int keys, float* scores, int lanes) where TW : struct, IWidth
+    {
+        int whole = lanes == LaneSums.VecDot ? hd & ~(LaneSums.VecDot - 1) : hd;
+        var scale = Vector256.Create(_scale);
+        for (int j = 0; j < keys; j += 8)
+        {
+            float* k = _cache.Keys(table[j / B], _layer) + offset * B + j % B;
+            for (int i = 0; i < TW.Queries; i++)
+            {
+                float* qi = q[i];
+                var dot = lanes == LaneSums.VecDot ? LaneSums.Dot64(k, B, qi, whole) : LaneSums.Dot16(k, B, qi, whole);
+                if (whole < hd)
+                {
+                    // ggml's leftovers: each product (exact for halves) added in double.
+                    var (lo, hi) = Vector256.Widen(dot);
+                    for (int d = whole; d < hd; d++)
+                    {
+                        var (klo, khi) = Vector256.Widen(Vector256.Load(k + d * B));
+                        var x = Vector256.Create((double)qi[d]);
+                        lo += klo * x;
+                        hi += khi * x;
+                    }
+
+                    dot = Vector256.Narrow(lo, hi);
+                }
+
+                Vector256.Store(dot * scale, scores + i * _stride + j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// ggml_vec_soft_max_f32 (AVX-512) over the first <paramref name="n"/> scores: sixteen exps at a
+    /// time, each group's _mm512_reduce_add_ps added in double; past n the row is padded with masked
+    /// positions, whose exps are zero, as in llama.cpp's KV length padded to 256. Then the F16
+    /// rounding of the product with the values; the masked positions up to <paramref name="width"/>
+    /// become exact zeros. Rows hold whole blocks of sixteen, so the last group can be read whole.
     /// </summary>
     private static void Softmax(float* p, int n, int width)
     {
         float max = float.NegativeInfinity;
         for (int j = 0; j < n; j++) max = MathF.Max(max, p[j]);
         var vmax = Vector256.Create(max);
+        var index = Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7);
         double sum = 0;
-        int i = 0;
-        for (; i + 8 <= n; i += 8)
+        for (int i = 0; i < n; i += 16)
         {
-            var e = VectorMath.Exp(Vector256.Load(p + i) - vmax);
-            Vector256.Store(e, p + i);
-            sum += VecDot256.HorizontalSum(e);
-        }
+            var e0 = VectorMath.Exp(Vector256.Load(p + i) - vmax);
+            var e1 = VectorMath.Exp(Vector256.Load(p + i + 8) - vmax);
+            if (i + 16 > n)
+            {
+                e0 = Vector256.ConditionalSelect(Vector256.LessThan(index + Vector256.Create((float)i), Vector256.Create((float)n)), e0, default);
+                e1 = Vector256.ConditionalSelect(Vector256.LessThan(index + Vector256.Create((float)(i + 8)), Vector256.Create((float)n)), e1, default);
+            }
 
-        for (; i < n; i++)
-        {
-            float e = MathF.Exp(p[i] - max);
-            p[i] = e;
-            sum += e;
+            Vector256.Store(e0, p + i);
+            Vector256.Store(e1, p + i + 8);
+            sum += VecDot256.HorizontalSum(e0 + e1); // the order of _mm512_reduce_add_ps
         }
 
         var inv = Vector256.Create((float)(1.0 / sum));
-        for (i = 0; i + 8 <= n; i += 8) Vector256.Store(VectorMath.RoundToHalf(Vector256.Load(p + i) * inv), p + i);
-        for (; i < n; i++) p[i] = Fp16.Round(p[i] * inv[0]);
-        for (; i < width; i++) p[i] = 0;
+        int k = 0;
+        for (; k + 8 <= n; k += 8) Vector256.Store(VectorMath.RoundToHalf(Vector256.Load(p + k) * inv), p + k);
+        for (; k < n; k++) p[k] = Fp16.Round(p[k] * inv[0]);
+        for (; k < width; k++) p[k] = 0;
     }
 
-    /// <summary>out_i = Σ_j p_i[j] · v_j, eight dimensions at a time; only the first <paramref name="m"/> outputs are stored.</summary>
-    private void Weigh<TW>(float* p, int stride, int keys, BlockTable table, int offset, int hd, float* output, int outStride, int m)
+    /// <summary>
+    /// out_i = Σ_j p_i[j] · v_j as ggml sums it with <paramref name="lanes"/> lanes over the keys: key
+    /// j goes to lane j mod lanes, each lane an FMA chain, then the lanes are reduced
+    /// (<see cref="LaneSums.Reduce"/>). Eight dimensions at a time; the tile's queries share each
+    /// value load. Only the first <paramref name="m"/> outputs are stored.
+    /// </summary>
+    private void Weigh<TW>(float* p, int stride, int keys, BlockTable table, int offset, int hd, float* output, int outStride, int m, int lanes)
         where TW : struct, IWidth
     {
         int kv = c.KvDim;
+        var sums = stackalloc Vector256<float>[QueryTile * LaneSums.VecDot];
+        // Each block's values once: a lane walks the blocks at one slot (lanes are whole multiples of the block size).
+        int blocks = (keys + B - 1) / B;
+        var values = stackalloc nint[blocks];
+        for (int b = 0; b < blocks; b++) values[b] = (nint)(_cache.Values(table[b], _layer) + offset);
         float* p0 = p, p1 = p + stride, p2 = p + 2 * stride, p3 = p + 3 * stride;
+        int step = lanes / B;
         for (int d = 0; d < hd; d += 8)
         {
-            Vector256<float> o0 = default, o1 = default, o2 = default, o3 = default;
-            for (int j0 = 0; j0 < keys; j0 += B)
+            for (int l = 0; l < lanes; l++)
             {
-                float* vj = _cache.Values(table[j0 / B], _layer) + offset + d;
-                for (int j = j0; j < Math.Min(keys, j0 + B); j++, vj += kv)
+                Vector256<float> o0 = default, o1 = default, o2 = default, o3 = default;
+                int slot = (l % B) * kv + d;
+                for (int j = l, b = l / B; j < keys; j += lanes, b += step)
                 {
-                    var x = Vector256.Load(vj);
+                    var x = Vector256.Load((float*)values[b] + slot);
                     o0 = Vector256.FusedMultiplyAdd(Vector256.Create(p0[j]), x, o0);
                     if (TW.Queries > 1)
                     {
@@ -236,15 +298,77 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
                         o3 = Vector256.FusedMultiplyAdd(Vector256.Create(p3[j]), x, o3);
                     }
                 }
+
+                sums[l] = o0;
+                if (TW.Queries > 1)
+                {
+                    sums[lanes + l] = o1;
+                    sums[2 * lanes + l] = o2;
+                    sums[3 * lanes + l] = o3;
+                }
             }
 
-            Vector256.Store(o0, output + d);
-            if (TW.Queries > 1)
-            {
-                if (m > 1) Vector256.Store(o1, output + outStride + d);
-                if (m > 2) Vector256.Store(o2, output + 2 * outStride + d);
-                if (m > 3) Vector256.Store(o3, output + 3 * outStride + d);
-            }
+            for (int i = 0; i < Math.Min(TW.Queries, m); i++) Vector256.Store(LaneSums.Reduce(sums + i * lanes, lanes), output + i * outStride + d);
         }
+    }
+}
+
+/// <summary>
+/// How ggml's AVX-512 kernels add up a dot product: lane l of a vector accumulator (an FMA chain)
+/// takes elements l, l + lanes, l + 2·lanes, …; tinyBLAS uses one 16-lane accumulator, the vector
+/// dot four of them (64 lanes, folded 0+2, 1+3, then 0+1); the last sixteen lanes are reduced as
+/// _mm512_reduce_add_ps does (upper half plus lower half, down to one).
+/// </summary>
+internal static class LaneSums
+{
+    public const int TinyBlas = 16;
+    public const int VecDot = 64;
+
+    /// <summary>Σ_d a[d·stride] · x[d] over d below <paramref name="n"/> (a multiple of 16), for eight columns of <paramref name="a"/> at once, in 16 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<float> Dot16(float* a, int stride, float* x, int n)
+    {
+        var u0 = (Chain(a, stride, x, 12, TinyBlas, n) + Chain(a, stride, x, 4, TinyBlas, n)) + (Chain(a, stride, x, 8, TinyBlas, n) + Chain(a, stride, x, 0, TinyBlas, n));
+        var u1 = (Chain(a, stride, x, 13, TinyBlas, n) + Chain(a, stride, x, 5, TinyBlas, n)) + (Chain(a, stride, x, 9, TinyBlas, n) + Chain(a, stride, x, 1, TinyBlas, n));
+        var u2 = (Chain(a, stride, x, 14, TinyBlas, n) + Chain(a, stride, x, 6, TinyBlas, n)) + (Chain(a, stride, x, 10, TinyBlas, n) + Chain(a, stride, x, 2, TinyBlas, n));
+        var u3 = (Chain(a, stride, x, 15, TinyBlas, n) + Chain(a, stride, x, 7, TinyBlas, n)) + (Chain(a, stride, x, 11, TinyBlas, n) + Chain(a, stride, x, 3, TinyBlas, n));
+        return (u0 + u2) + (u1 + u3);
+    }
+
+    /// <summary>The same in 64 lanes (n a multiple of 64), folded to 16 as ggml's vector dot does (0+2, 1+3, then 0+1 of its four accumulators).</summary>
+    public static unsafe Vector256<float> Dot64(float* a, int stride, float* x, int n)
+    {
+        var y = stackalloc Vector256<float>[TinyBlas];
+        for (int l = 0; l < TinyBlas; l++)
+        {
+            y[l] = (Chain(a, stride, x, l, VecDot, n) + Chain(a, stride, x, 32 + l, VecDot, n)) + (Chain(a, stride, x, 16 + l, VecDot, n) + Chain(a, stride, x, 48 + l, VecDot, n));
+        }
+
+        return Reduce(y, TinyBlas);
+    }
+
+    /// <summary>Lane l's FMA chain: elements l, l + step, … below n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Chain(float* a, int stride, float* x, int l, int step, int n)
+    {
+        var acc = Vector256<float>.Zero;
+        for (int d = l; d < n; d += step) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + d * stride), Vector256.Create(x[d]), acc);
+        return acc;
+    }
+
+    /// <summary>Reduces <paramref name="lanes"/> partial sums (each a vector of eight independent results); 64 are first folded to 16 in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<float> Reduce(Vector256<float>* sums, int lanes)
+    {
+        if (lanes == VecDot)
+        {
+            for (int l = 0; l < TinyBlas; l++) sums[l] = (sums[l] + sums[32 + l]) + (sums[16 + l] + sums[48 + l]);
+        }
+
+        var u0 = (sums[12] + sums[4]) + (sums[8] + sums[0]);
+        var u1 = (sums[13] + sums[5]) + (sums[9] + sums[1]);
+        var u2 = (sums[14] + sums[6]) + (sums[10] + sums[2]);
+        var u3 = (sums[15] + sums[7]) + (sums[11] + sums[3]);
+        return (u0 + u2) + (u1 + u3);
     }
 }
