@@ -57,7 +57,7 @@ public static class ConversationEndpoints
 
     private static async Task<IResult> Create(HttpContext http, ParleyDb db)
     {
-        var j = http.Request.ContentLength > 0 ? await RequestJson.ReadAsync(http.Request) : new RequestJson(JsonDocument.Parse("{}").RootElement);
+        var j = await RequestJson.ReadOptionalAsync(http.Request);
         var c = new Conversation
         {
             UserId = http.User.UserId(),

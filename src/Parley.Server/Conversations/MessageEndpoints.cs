@@ -68,7 +68,7 @@ public static class MessageEndpoints
 
     private static async Task Regenerate(HttpContext http, ParleyDb db, Generations generations, ModelRegistry models, ServerOptions options, Guid id)
     {
-        var j = http.Request.ContentLength > 0 ? await RequestJson.ReadAsync(http.Request) : new RequestJson(JsonDocument.Parse("{}").RootElement);
+        var j = await RequestJson.ReadOptionalAsync(http.Request);
         var userId = http.User.UserId();
         var old = await db.Messages.Include(m => m.Conversation).FirstOrDefaultAsync(m => m.Id == id && m.Conversation!.UserId == userId)
             ?? throw ApiException.NotFound("message");

@@ -28,6 +28,10 @@ public readonly struct RequestJson(JsonElement root)
         return new RequestJson(From(doc).Root.Clone());
     }
 
+    /// <summary>A JSON body where one may be left out: no body reads as an empty object.</summary>
+    public static async Task<RequestJson> ReadOptionalAsync(HttpRequest request) =>
+        request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0 ? await ReadAsync(request) : new RequestJson(JsonDocument.Parse("{}").RootElement.Clone());
+
     public JsonElement? Get(string name) =>
         Root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
