@@ -82,8 +82,7 @@ public static class ParleyServer
         v1.MapPost("/completions", TextCompletions.Handle);
         v1.MapGet("/models", ModelsEndpoints.List);
         v1.MapGet("/models/{**id}", ModelsEndpoints.Get);
-        v1.Map("/{**path}", (HttpContext http) => ApiErrors.WriteAsync(http,
-            new ApiException(404, $"Unknown request URL: {http.Request.Method} {http.Request.Path}.", code: "unknown_url")));
+        v1.Map("/{**path}", UnknownUrl);
 
         var api = app.MapGroup("/api");
         AuthEndpoints.Map(api);
@@ -91,9 +90,8 @@ public static class ParleyServer
         SettingsEndpoints.Map(api);
         AdminEndpoints.Map(api);
         ConversationEndpoints.Map(api);
-        MessageEndpoints.Map(api, options);
-        api.Map("/{**path}", (HttpContext http) => ApiErrors.WriteAsync(http,
-            new ApiException(404, $"Unknown request URL: {http.Request.Method} {http.Request.Path}.", code: "unknown_url")));
+        MessageEndpoints.Map(api);
+        api.Map("/{**path}", UnknownUrl);
 
         WebApp.MapFallback(app);
 
@@ -101,6 +99,9 @@ public static class ParleyServer
         registry.Get(registry.DefaultId);
         return app;
     }
+
+    private static Task UnknownUrl(HttpContext http) =>
+        ApiErrors.WriteAsync(http, new ApiException(404, $"Unknown request URL: {http.Request.Method} {http.Request.Path}.", code: "unknown_url"));
 
     private static bool IsApi(HttpContext http) => http.Request.Path.StartsWithSegments("/api") || http.Request.Path.StartsWithSegments("/v1");
 

@@ -26,12 +26,10 @@ public static class MessageEndpoints
     public const int MaxContent = 100_000;
     public const float DefaultTemperature = 0.7f;
 
-    public static void Map(RouteGroupBuilder api, ServerOptions options)
+    public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/conversations/{id:guid}/messages", (HttpContext http, ParleyDb db, Generations g, ModelRegistry models, Guid id) => Send(http, db, g, models, options, id))
-            .RequireAuthorization().RequireRateLimiting(RateLimits.Send);
-        api.MapPost("/messages/{id:guid}/regenerate", (HttpContext http, ParleyDb db, Generations g, ModelRegistry models, Guid id) => Regenerate(http, db, g, models, options, id))
-            .RequireAuthorization().RequireRateLimiting(RateLimits.Send);
+        api.MapPost("/conversations/{id:guid}/messages", Send).RequireAuthorization().RequireRateLimiting(RateLimits.Send);
+        api.MapPost("/messages/{id:guid}/regenerate", Regenerate).RequireAuthorization().RequireRateLimiting(RateLimits.Send);
         api.MapPost("/conversations/{id:guid}/stop", Stop).RequireAuthorization();
         api.MapGet("/messages/{id:guid}/events", Watch).RequireAuthorization();
     }
