@@ -36,7 +36,7 @@ public sealed class ChatTests(BrowserFixture server) : IClassFixture<BrowserFixt
         await Ui.WaitIdleAsync(_page);
         await BrowserFixture.ScreenshotAsync(_page, "04-streamed-answer");
 
-        string answer = await Ui.Answers(_page).Last.Locator(".message-content").InnerTextAsync();
+        string answer = await Ui.Answers(_page).Last.Locator(".message-content").TextContentAsync() ?? "";
         Assert.NotEmpty(answer.Trim());
         // The watcher above survived the navigation to /c/… (same document), so it saw the text arrive in steps.
         var lengths = await _page.EvaluateAsync<int[]>("() => [...new Set(window.__lengths)]");
@@ -82,7 +82,8 @@ public sealed class ChatTests(BrowserFixture server) : IClassFixture<BrowserFixt
         await Ui.SendAsync(_page, "Branch out");
         await _page.WaitForURLAsync("**/c/**");
         await Ui.WaitIdleAsync(_page);
-        string first = await Ui.Answers(_page).Last.Locator(".message-content").InnerTextAsync();
+        // TextContent, not InnerText: a long answer scrolled out of view is skipped by content-visibility, and its InnerText is empty.
+        string? first = await Ui.Answers(_page).Last.Locator(".message-content").TextContentAsync();
 
         await Ui.Answers(_page).Last.GetByRole(AriaRole.Button, new() { Name = "Regenerate" }).ClickAsync();
         await Ui.WaitIdleAsync(_page);
@@ -90,7 +91,7 @@ public sealed class ChatTests(BrowserFixture server) : IClassFixture<BrowserFixt
         await Assertions.Expect(versions).ToContainTextAsync("2/2");
         await Ui.Answers(_page).Last.GetByRole(AriaRole.Button, new() { Name = "Previous version" }).ClickAsync();
         await Assertions.Expect(versions).ToContainTextAsync("1/2");
-        Assert.Equal(first, await Ui.Answers(_page).Last.Locator(".message-content").InnerTextAsync());
+        Assert.Equal(first, await Ui.Answers(_page).Last.Locator(".message-content").TextContentAsync());
         await BrowserFixture.ScreenshotAsync(_page, "07-regenerated-branches");
 
         await Ui.Questions(_page).Last.GetByRole(AriaRole.Button, new() { Name = "Edit message" }).ClickAsync();
