@@ -53,6 +53,12 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         bool tiles = _level >= KernelLevel.Vector256;
         _tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
         _tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
+        if (tiles && _tile4x4 == null && _tile4x1 == null)
+        {
+            _tile4x4 = TileDotK256.Get4x4(w.Type);
+            _tile4x1 = TileDotK256.Get4x1(w.Type);
+        }
+
         _widen = _tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1;
         if (_widen) WidenActivations(x);
         _pool.Run(this);

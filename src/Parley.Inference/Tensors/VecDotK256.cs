@@ -34,7 +34,7 @@ internal static unsafe class VecDotK256
     /// Per 128 values: four vectors of 6-bit quants, maddubs with the activations minus 32·activations,
     /// scaled per 16 values with madd, summed into eight int32 lanes; one FMA by d per super-block.
     /// </summary>
-    private static float Q6_K(byte* w, byte* a, int k)
+    internal static float Q6_K(byte* w, byte* a, int k)
     {
         int nb = k / 256;
         float* yd = (float*)a;
@@ -91,7 +91,7 @@ internal static unsafe class VecDotK256
     /// The mins meet the activations' 16-value sums in a 128-bit side accumulator; the scaled
     /// nibble products go through maddubs/madd into eight int32 lanes, as ggml does.
     /// </summary>
-    private static float Q4_K(byte* w, byte* a, int k)
+    internal static float Q4_K(byte* w, byte* a, int k)
     {
         int nb = k / 256;
         float* yd = (float*)a;

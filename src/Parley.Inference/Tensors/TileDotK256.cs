@@ -1,0 +1,340 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Parley.Inference.Tensors;
+
+/// <summary>
+/// Matrix kernels for Q4_K and Q6_K weights against Q8_K activations: each (row, token) result is
+/// computed with exactly the operations of <see cref="VecDotK256"/> (so the bits are ggml's), but a
+/// weight block's scales are decoded and its quants unpacked once for four tokens, and a token's
+/// activations are loaded once for two rows. Four rows are done as two pairs, which keeps the
+/// accumulators in registers.
+/// </summary>
+internal static unsafe class TileDotK256
+{
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get4x4(GgmlType type) =>
+        !Avx2.IsSupported || !Fma.IsSupported ? null : type switch
+        {
+            GgmlType.Q4_K => &Q4KRows4Tokens4,
+            GgmlType.Q6_K => &Q6KRows4Tokens4,
+            _ => null,
+        };
+
+    /// <summary>Four weight rows against one token: four row dots.</summary>
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get4x1(GgmlType type) =>
+        !Avx2.IsSupported || !Fma.IsSupported ? null : type switch
+        {
+            GgmlType.Q4_K => &Q4KRows4Tokens1,
+            GgmlType.Q6_K => &Q6KRows4Tokens1,
+            _ => null,
+        };
+
+    private static void Q4KRows4Tokens1(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        for (int r = 0; r < 4; r++) y[r] = VecDotK256.Q4_K(w + r * wStride, a, k);
+    }
+
+    private static void Q6KRows4Tokens1(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        for (int r = 0; r < 4; r++) y[r] = VecDotK256.Q6_K(w + r * wStride, a, k);
+    }
+
+    private static void Q4KRows4Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        Q4KRows2Tokens4(w, wStride, a, aStride, k, y, yStride);
+        Q4KRows2Tokens4(w + 2 * wStride, wStride, a, aStride, k, y + 2, yStride);
+    }
+
+    private static void Q6KRows4Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        Q6KRows2Tokens4(w, wStride, a, aStride, k, y, yStride);
+        Q6KRows2Tokens4(w + 2 * wStride, wStride, a, aStride, k, y + 2, yStride);
+    }
+
+    /// <summary>The eight scales (bytes 0..7) and eight mins (8..15) of a Q4_K block, widened to int16, as ggml unpacks them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Q4KScalesAndMins(byte* w)
+    {
+        const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+        uint* raw = (uint*)(w + 4);
+        uint u0 = raw[0], u1 = raw[1], u2 = raw[2];
+        var u = Vector128.Create(u0 & kmask1, (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4), u1 & kmask1, ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4));
+        return Avx2.ConvertToVector256Int16(u.AsByte());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Finish(Vector256<float> acc, Vector128<float> accM)
+    {
+        accM += Sse.MoveHighToLow(accM, accM);
+        float m = accM.GetElement(0) + accM.GetElement(1);
+        return VecDot256.HorizontalSum(acc) + m;
+    }
+
+    private static void Q4KRows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
+        var m4 = Vector256.Create((byte)0x0F);
+        byte* a0 = a + 0 * aStride;
+        float* yd0 = (float*)a0;
+        short* bs0 = (short*)(a0 + 4 * nb);
+        sbyte* qs0 = (sbyte*)(a0 + qo);
+        byte* a1 = a + 1 * aStride;
+        float* yd1 = (float*)a1;
+        short* bs1 = (short*)(a1 + 4 * nb);
+        sbyte* qs1 = (sbyte*)(a1 + qo);
+        byte* a2 = a + 2 * aStride;
+        float* yd2 = (float*)a2;
+        short* bs2 = (short*)(a2 + 4 * nb);
+        sbyte* qs2 = (sbyte*)(a2 + qo);
+        byte* a3 = a + 3 * aStride;
+        float* yd3 = (float*)a3;
+        short* bs3 = (short*)(a3 + 4 * nb);
+        sbyte* qs3 = (sbyte*)(a3 + qo);
+        Vector256<float> acc00 = default;
+        Vector128<float> accM00 = default;
+        Vector256<float> acc01 = default;
+        Vector128<float> accM01 = default;
+        Vector256<float> acc02 = default;
+        Vector128<float> accM02 = default;
+        Vector256<float> acc03 = default;
+        Vector128<float> accM03 = default;
+        Vector256<float> acc10 = default;
+        Vector128<float> accM10 = default;
+        Vector256<float> acc11 = default;
+        Vector128<float> accM11 = default;
+        Vector256<float> acc12 = default;
+        Vector128<float> accM12 = default;
+        Vector256<float> acc13 = default;
+        Vector128<float> accM13 = default;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* w0 = w + 144 * b, w1 = w0 + wStride;
+            var ms0 = Q4KScalesAndMins(w0);
+            float d0 = Fp16.ToFloat(*(ushort*)w0), dm0 = Fp16.ToFloat(*(ushort*)(w0 + 2));
+            var mins0 = ms0.GetUpper();
+            var sc0 = ms0.GetLower().AsByte();
+            var ms1 = Q4KScalesAndMins(w1);
+            float d1 = Fp16.ToFloat(*(ushort*)w1), dm1 = Fp16.ToFloat(*(ushort*)(w1 + 2));
+            var mins1 = ms1.GetUpper();
+            var sc1 = ms1.GetLower().AsByte();
+            var sums0 = Vector256.Load(bs0 + 16 * b);
+            var q8s0 = Ssse3.HorizontalAdd(sums0.GetLower(), sums0.GetUpper());
+            accM00 = Fma.MultiplyAdd(Vector128.Create(-yd0[b] * dm0), Sse2.ConvertToVector128Single(Sse2.MultiplyAddAdjacent(mins0, q8s0)), accM00);
+            accM10 = Fma.MultiplyAdd(Vector128.Create(-yd0[b] * dm1), Sse2.ConvertToVector128Single(Sse2.MultiplyAddAdjacent(mins1, q8s0)), accM10);
+            var sums1 = Vector256.Load(bs1 + 16 * b);
+            var q8s1 = Ssse3.HorizontalAdd(sums1.GetLower(), sums1.GetUpper());
+            accM01 = Fma.MultiplyAdd(Vector128.Create(-yd1[b] * dm0), Sse2.ConvertToVector128Single(Sse2.MultiplyAddAdjacent(mins0, q8s1)), accM01);
+            accM11 = Fma.MultiplyAdd(Vector128.Create(-yd1[b] * dm1), Sse2.ConvertToVector128Single(Sse2.MultiplyAddAdjacent(mins1, q8s1)), accM11);
+            var sums2 = Vector256.Load(bs2 + 16 * b);
+            var q8s2 = Ssse3.HorizontalAdd(sums2.GetLower(), sums2.GetUpper());
+            accM02 = Fma.MultiplyAdd(Vector128.Create(-yd2[b] * dm0), Sse2.ConvertToVector128Single(Sse2.MultiplyAddAdjacent(mins0, q8s2)), accM02);
+            accM12 = Fma.MultiplyAdd(Vector128.Create(-yd2[b] * dm1), Sse2.ConvertToVector128Single(Sse2.MultiplyAddAdjacent(mins1, q8s2)), accM12);
+            var sums3 = Vector256.Load(bs3 + 16 * b);
+            var q8s3 = Ssse3.HorizontalAdd(sums3.GetLower(), sums3.GetUpper());
+            accM03 = Fma.MultiplyAdd(Vector128.Create(-yd3[b] * dm0), Sse2.ConvertToVector128Single(Sse2.MultiplyAddAdjacent(mins0, q8s3)), accM03);
+            accM13 = Fma.MultiplyAdd(Vector128.Create(-yd3[b] * dm1), Sse2.ConvertToVector128Single(Sse2.MultiplyAddAdjacent(mins1, q8s3)), accM13);
+            var s00 = Vector256<int>.Zero;
+            var s01 = Vector256<int>.Zero;
+            var s02 = Vector256<int>.Zero;
+            var s03 = Vector256<int>.Zero;
+            var s10 = Vector256<int>.Zero;
+            var s11 = Vector256<int>.Zero;
+            var s12 = Vector256<int>.Zero;
+            var s13 = Vector256<int>.Zero;
+            for (int j = 0; j < 4; j++)
+            {
+                var sl0 = Ssse3.Shuffle(sc0, PairShuffle(2 * j)).AsInt16();
+                var sh0 = Ssse3.Shuffle(sc0, PairShuffle(2 * j + 1)).AsInt16();
+                var scaleL0 = Vector256.Create(sl0, sl0);
+                var scaleH0 = Vector256.Create(sh0, sh0);
+                var bits0 = Vector256.Load(w0 + 16 + 32 * j);
+                var lo0 = bits0 & m4;
+                var hi0 = (bits0.AsUInt16() >>> 4).AsByte() & m4;
+                var sl1 = Ssse3.Shuffle(sc1, PairShuffle(2 * j)).AsInt16();
+                var sh1 = Ssse3.Shuffle(sc1, PairShuffle(2 * j + 1)).AsInt16();
+                var scaleL1 = Vector256.Create(sl1, sl1);
+                var scaleH1 = Vector256.Create(sh1, sh1);
+                var bits1 = Vector256.Load(w1 + 16 + 32 * j);
+                var lo1 = bits1 & m4;
+                var hi1 = (bits1.AsUInt16() >>> 4).AsByte() & m4;
+                var x0l = Vector256.Load(qs0 + 256 * b + 64 * j);
+                var x0h = Vector256.Load(qs0 + 256 * b + 64 * j + 32);
+                s00 += Avx2.MultiplyAddAdjacent(scaleL0, Avx2.MultiplyAddAdjacent(lo0, x0l)) + Avx2.MultiplyAddAdjacent(scaleH0, Avx2.MultiplyAddAdjacent(hi0, x0h));
+                s10 += Avx2.MultiplyAddAdjacent(scaleL1, Avx2.MultiplyAddAdjacent(lo1, x0l)) + Avx2.MultiplyAddAdjacent(scaleH1, Avx2.MultiplyAddAdjacent(hi1, x0h));
+                var x1l = Vector256.Load(qs1 + 256 * b + 64 * j);
+                var x1h = Vector256.Load(qs1 + 256 * b + 64 * j + 32);
+                s01 += Avx2.MultiplyAddAdjacent(scaleL0, Avx2.MultiplyAddAdjacent(lo0, x1l)) + Avx2.MultiplyAddAdjacent(scaleH0, Avx2.MultiplyAddAdjacent(hi0, x1h));
+                s11 += Avx2.MultiplyAddAdjacent(scaleL1, Avx2.MultiplyAddAdjacent(lo1, x1l)) + Avx2.MultiplyAddAdjacent(scaleH1, Avx2.MultiplyAddAdjacent(hi1, x1h));
+                var x2l = Vector256.Load(qs2 + 256 * b + 64 * j);
+                var x2h = Vector256.Load(qs2 + 256 * b + 64 * j + 32);
+                s02 += Avx2.MultiplyAddAdjacent(scaleL0, Avx2.MultiplyAddAdjacent(lo0, x2l)) + Avx2.MultiplyAddAdjacent(scaleH0, Avx2.MultiplyAddAdjacent(hi0, x2h));
+                s12 += Avx2.MultiplyAddAdjacent(scaleL1, Avx2.MultiplyAddAdjacent(lo1, x2l)) + Avx2.MultiplyAddAdjacent(scaleH1, Avx2.MultiplyAddAdjacent(hi1, x2h));
+                var x3l = Vector256.Load(qs3 + 256 * b + 64 * j);
+                var x3h = Vector256.Load(qs3 + 256 * b + 64 * j + 32);
+                s03 += Avx2.MultiplyAddAdjacent(scaleL0, Avx2.MultiplyAddAdjacent(lo0, x3l)) + Avx2.MultiplyAddAdjacent(scaleH0, Avx2.MultiplyAddAdjacent(hi0, x3h));
+                s13 += Avx2.MultiplyAddAdjacent(scaleL1, Avx2.MultiplyAddAdjacent(lo1, x3l)) + Avx2.MultiplyAddAdjacent(scaleH1, Avx2.MultiplyAddAdjacent(hi1, x3h));
+            }
+            acc00 = Fma.MultiplyAdd(Vector256.Create(yd0[b] * d0), Avx.ConvertToVector256Single(s00), acc00);
+            acc01 = Fma.MultiplyAdd(Vector256.Create(yd1[b] * d0), Avx.ConvertToVector256Single(s01), acc01);
+            acc02 = Fma.MultiplyAdd(Vector256.Create(yd2[b] * d0), Avx.ConvertToVector256Single(s02), acc02);
+            acc03 = Fma.MultiplyAdd(Vector256.Create(yd3[b] * d0), Avx.ConvertToVector256Single(s03), acc03);
+            acc10 = Fma.MultiplyAdd(Vector256.Create(yd0[b] * d1), Avx.ConvertToVector256Single(s10), acc10);
+            acc11 = Fma.MultiplyAdd(Vector256.Create(yd1[b] * d1), Avx.ConvertToVector256Single(s11), acc11);
+            acc12 = Fma.MultiplyAdd(Vector256.Create(yd2[b] * d1), Avx.ConvertToVector256Single(s12), acc12);
+            acc13 = Fma.MultiplyAdd(Vector256.Create(yd3[b] * d1), Avx.ConvertToVector256Single(s13), acc13);
+        }
+        y[0 * yStride + 0] = Finish(acc00, accM00);
+        y[0 * yStride + 1] = Finish(acc10, accM10);
+        y[1 * yStride + 0] = Finish(acc01, accM01);
+        y[1 * yStride + 1] = Finish(acc11, accM11);
+        y[2 * yStride + 0] = Finish(acc02, accM02);
+        y[2 * yStride + 1] = Finish(acc12, accM12);
+        y[3 * yStride + 0] = Finish(acc03, accM03);
+        y[3 * yStride + 1] = Finish(acc13, accM13);
+    }
+    private static void Q6KRows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
+        var m4 = Vector256.Create((byte)0x0F);
+        var m2 = Vector256.Create((byte)3);
+        var m32 = Vector256.Create((byte)32);
+        byte* a0 = a + 0 * aStride;
+        float* yd0 = (float*)a0;
+        sbyte* qs0 = (sbyte*)(a0 + qo);
+        byte* a1 = a + 1 * aStride;
+        float* yd1 = (float*)a1;
+        sbyte* qs1 = (sbyte*)(a1 + qo);
+        byte* a2 = a + 2 * aStride;
+        float* yd2 = (float*)a2;
+        sbyte* qs2 = (sbyte*)(a2 + qo);
+        byte* a3 = a + 3 * aStride;
+        float* yd3 = (float*)a3;
+        sbyte* qs3 = (sbyte*)(a3 + qo);
+        Vector256<float> acc00 = default;
+        Vector256<float> acc01 = default;
+        Vector256<float> acc02 = default;
+        Vector256<float> acc03 = default;
+        Vector256<float> acc10 = default;
+        Vector256<float> acc11 = default;
+        Vector256<float> acc12 = default;
+        Vector256<float> acc13 = default;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* w0 = w + 210 * b, w1 = w0 + wStride;
+            float d0 = Fp16.ToFloat(*(ushort*)(w0 + 208));
+            var scales0 = Vector128.Load((sbyte*)(w0 + 192));
+            float d1 = Fp16.ToFloat(*(ushort*)(w1 + 208));
+            var scales1 = Vector128.Load((sbyte*)(w1 + 192));
+            var s00 = Vector256<int>.Zero;
+            var s01 = Vector256<int>.Zero;
+            var s02 = Vector256<int>.Zero;
+            var s03 = Vector256<int>.Zero;
+            var s10 = Vector256<int>.Zero;
+            var s11 = Vector256<int>.Zero;
+            var s12 = Vector256<int>.Zero;
+            var s13 = Vector256<int>.Zero;
+            for (int j = 0; j < 2; j++)
+            {
+                byte* ql0 = w0 + 64 * j;
+                byte* qh0 = w0 + 128 + 32 * j;
+                var bits10 = Vector256.Load(ql0);
+                var bits20 = Vector256.Load(ql0 + 32);
+                var high0 = Vector256.Load(qh0);
+                var q00 = (bits10 & m4) | ((high0 & m2).AsUInt16() << 4).AsByte();
+                var q10 = (bits20 & m4) | (((high0.AsUInt16() >>> 2).AsByte() & m2).AsUInt16() << 4).AsByte();
+                var q20 = ((bits10.AsUInt16() >>> 4).AsByte() & m4) | (((high0.AsUInt16() >>> 4).AsByte() & m2).AsUInt16() << 4).AsByte();
+                var q30 = ((bits20.AsUInt16() >>> 4).AsByte() & m4) | (((high0.AsUInt16() >>> 6).AsByte() & m2).AsUInt16() << 4).AsByte();
+                var sa0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales0, HalvesShuffle(4 * j + 0)));
+                var sb0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales0, HalvesShuffle(4 * j + 1)));
+                var sc0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales0, HalvesShuffle(4 * j + 2)));
+                var sd0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales0, HalvesShuffle(4 * j + 3)));
+                byte* ql1 = w1 + 64 * j;
+                byte* qh1 = w1 + 128 + 32 * j;
+                var bits11 = Vector256.Load(ql1);
+                var bits21 = Vector256.Load(ql1 + 32);
+                var high1 = Vector256.Load(qh1);
+                var q01 = (bits11 & m4) | ((high1 & m2).AsUInt16() << 4).AsByte();
+                var q11 = (bits21 & m4) | (((high1.AsUInt16() >>> 2).AsByte() & m2).AsUInt16() << 4).AsByte();
+                var q21 = ((bits11.AsUInt16() >>> 4).AsByte() & m4) | (((high1.AsUInt16() >>> 4).AsByte() & m2).AsUInt16() << 4).AsByte();
+                var q31 = ((bits21.AsUInt16() >>> 4).AsByte() & m4) | (((high1.AsUInt16() >>> 6).AsByte() & m2).AsUInt16() << 4).AsByte();
+                var sa1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales1, HalvesShuffle(4 * j + 0)));
+                var sb1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales1, HalvesShuffle(4 * j + 1)));
+                var sc1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales1, HalvesShuffle(4 * j + 2)));
+                var sd1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales1, HalvesShuffle(4 * j + 3)));
+                sbyte* q80 = qs0 + 256 * b + 128 * j;
+                var y00 = Vector256.Load(q80);
+                var y01 = Vector256.Load(q80 + 32);
+                var y02 = Vector256.Load(q80 + 64);
+                var y03 = Vector256.Load(q80 + 96);
+                var c00 = Avx2.MultiplyAddAdjacent(m32, y00);
+                var c01 = Avx2.MultiplyAddAdjacent(m32, y01);
+                var c02 = Avx2.MultiplyAddAdjacent(m32, y02);
+                var c03 = Avx2.MultiplyAddAdjacent(m32, y03);
+                s00 += Avx2.MultiplyAddAdjacent(sa0, Avx2.MultiplyAddAdjacent(q00, y00) - c00) + Avx2.MultiplyAddAdjacent(sb0, Avx2.MultiplyAddAdjacent(q10, y01) - c01);
+                s00 += Avx2.MultiplyAddAdjacent(sc0, Avx2.MultiplyAddAdjacent(q20, y02) - c02) + Avx2.MultiplyAddAdjacent(sd0, Avx2.MultiplyAddAdjacent(q30, y03) - c03);
+                s10 += Avx2.MultiplyAddAdjacent(sa1, Avx2.MultiplyAddAdjacent(q01, y00) - c00) + Avx2.MultiplyAddAdjacent(sb1, Avx2.MultiplyAddAdjacent(q11, y01) - c01);
+                s10 += Avx2.MultiplyAddAdjacent(sc1, Avx2.MultiplyAddAdjacent(q21, y02) - c02) + Avx2.MultiplyAddAdjacent(sd1, Avx2.MultiplyAddAdjacent(q31, y03) - c03);
+                sbyte* q81 = qs1 + 256 * b + 128 * j;
+                var y10 = Vector256.Load(q81);
+                var y11 = Vector256.Load(q81 + 32);
+                var y12 = Vector256.Load(q81 + 64);
+                var y13 = Vector256.Load(q81 + 96);
+                var c10 = Avx2.MultiplyAddAdjacent(m32, y10);
+                var c11 = Avx2.MultiplyAddAdjacent(m32, y11);
+                var c12 = Avx2.MultiplyAddAdjacent(m32, y12);
+                var c13 = Avx2.MultiplyAddAdjacent(m32, y13);
+                s01 += Avx2.MultiplyAddAdjacent(sa0, Avx2.MultiplyAddAdjacent(q00, y10) - c10) + Avx2.MultiplyAddAdjacent(sb0, Avx2.MultiplyAddAdjacent(q10, y11) - c11);
+                s01 += Avx2.MultiplyAddAdjacent(sc0, Avx2.MultiplyAddAdjacent(q20, y12) - c12) + Avx2.MultiplyAddAdjacent(sd0, Avx2.MultiplyAddAdjacent(q30, y13) - c13);
+                s11 += Avx2.MultiplyAddAdjacent(sa1, Avx2.MultiplyAddAdjacent(q01, y10) - c10) + Avx2.MultiplyAddAdjacent(sb1, Avx2.MultiplyAddAdjacent(q11, y11) - c11);
+                s11 += Avx2.MultiplyAddAdjacent(sc1, Avx2.MultiplyAddAdjacent(q21, y12) - c12) + Avx2.MultiplyAddAdjacent(sd1, Avx2.MultiplyAddAdjacent(q31, y13) - c13);
+                sbyte* q82 = qs2 + 256 * b + 128 * j;
+                var y20 = Vector256.Load(q82);
+                var y21 = Vector256.Load(q82 + 32);
+                var y22 = Vector256.Load(q82 + 64);
+                var y23 = Vector256.Load(q82 + 96);
+                var c20 = Avx2.MultiplyAddAdjacent(m32, y20);
+                var c21 = Avx2.MultiplyAddAdjacent(m32, y21);
+                var c22 = Avx2.MultiplyAddAdjacent(m32, y22);
+                var c23 = Avx2.MultiplyAddAdjacent(m32, y23);
+                s02 += Avx2.MultiplyAddAdjacent(sa0, Avx2.MultiplyAddAdjacent(q00, y20) - c20) + Avx2.MultiplyAddAdjacent(sb0, Avx2.MultiplyAddAdjacent(q10, y21) - c21);
+                s02 += Avx2.MultiplyAddAdjacent(sc0, Avx2.MultiplyAddAdjacent(q20, y22) - c22) + Avx2.MultiplyAddAdjacent(sd0, Avx2.MultiplyAddAdjacent(q30, y23) - c23);
+                s12 += Avx2.MultiplyAddAdjacent(sa1, Avx2.MultiplyAddAdjacent(q01, y20) - c20) + Avx2.MultiplyAddAdjacent(sb1, Avx2.MultiplyAddAdjacent(q11, y21) - c21);
+                s12 += Avx2.MultiplyAddAdjacent(sc1, Avx2.MultiplyAddAdjacent(q21, y22) - c22) + Avx2.MultiplyAddAdjacent(sd1, Avx2.MultiplyAddAdjacent(q31, y23) - c23);
+                sbyte* q83 = qs3 + 256 * b + 128 * j;
+                var y30 = Vector256.Load(q83);
+                var y31 = Vector256.Load(q83 + 32);
+                var y32 = Vector256.Load(q83 + 64);
+                var y33 = Vector256.Load(q83 + 96);
+                var c30 = Avx2.MultiplyAddAdjacent(m32, y30);
+                var c31 = Avx2.MultiplyAddAdjacent(m32, y31);
+                var c32 = Avx2.MultiplyAddAdjacent(m32, y32);
+                var c33 = Avx2.MultiplyAddAdjacent(m32, y33);
+                s03 += Avx2.MultiplyAddAdjacent(sa0, Avx2.MultiplyAddAdjacent(q00, y30) - c30) + Avx2.MultiplyAddAdjacent(sb0, Avx2.MultiplyAddAdjacent(q10, y31) - c31);
+                s03 += Avx2.MultiplyAddAdjacent(sc0, Avx2.MultiplyAddAdjacent(q20, y32) - c32) + Avx2.MultiplyAddAdjacent(sd0, Avx2.MultiplyAddAdjacent(q30, y33) - c33);
+                s13 += Avx2.MultiplyAddAdjacent(sa1, Avx2.MultiplyAddAdjacent(q01, y30) - c30) + Avx2.MultiplyAddAdjacent(sb1, Avx2.MultiplyAddAdjacent(q11, y31) - c31);
+                s13 += Avx2.MultiplyAddAdjacent(sc1, Avx2.MultiplyAddAdjacent(q21, y32) - c32) + Avx2.MultiplyAddAdjacent(sd1, Avx2.MultiplyAddAdjacent(q31, y33) - c33);
+            }
+            acc00 = Fma.MultiplyAdd(Vector256.Create(yd0[b] * d0), Avx.ConvertToVector256Single(s00), acc00);
+            acc01 = Fma.MultiplyAdd(Vector256.Create(yd1[b] * d0), Avx.ConvertToVector256Single(s01), acc01);
+            acc02 = Fma.MultiplyAdd(Vector256.Create(yd2[b] * d0), Avx.ConvertToVector256Single(s02), acc02);
+            acc03 = Fma.MultiplyAdd(Vector256.Create(yd3[b] * d0), Avx.ConvertToVector256Single(s03), acc03);
+            acc10 = Fma.MultiplyAdd(Vector256.Create(yd0[b] * d1), Avx.ConvertToVector256Single(s10), acc10);
+            acc11 = Fma.MultiplyAdd(Vector256.Create(yd1[b] * d1), Avx.ConvertToVector256Single(s11), acc11);
+            acc12 = Fma.MultiplyAdd(Vector256.Create(yd2[b] * d1), Avx.ConvertToVector256Single(s12), acc12);
+            acc13 = Fma.MultiplyAdd(Vector256.Create(yd3[b] * d1), Avx.ConvertToVector256Single(s13), acc13);
+        }
+        y[0 * yStride + 0] = VecDot256.HorizontalSum(acc00);
+        y[0 * yStride + 1] = VecDot256.HorizontalSum(acc10);
+        y[1 * yStride + 0] = VecDot256.HorizontalSum(acc01);
+        y[1 * yStride + 1] = VecDot256.HorizontalSum(acc11);
+        y[2 * yStride + 0] = VecDot256.HorizontalSum(acc02);
+        y[2 * yStride + 1] = VecDot256.HorizontalSum(acc12);
+        y[3 * yStride + 0] = VecDot256.HorizontalSum(acc03);
+        y[3 * yStride + 1] = VecDot256.HorizontalSum(acc13);
+    }
+
+    private static Vector128<byte> PairShuffle(int i) => Vector128.Create((ushort)(2 * i | (2 * i + 1) << 8)).AsByte();
+
+    private static Vector128<sbyte> HalvesShuffle(int i) => Vector128.Create((sbyte)(2 * i)) + Vector128.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, (sbyte)1);
+}
