@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Parley.Inference.Tensors;
 
 /// <summary>
-/// Matrix kernels for Q4_K and Q6_K weights against Q8_K activations: each (row, token) result is
+/// Matrix kernels for Q4_K, Q5_K and Q6_K weights against Q8_K activations: each (row, token) result is
 /// computed with exactly the operations of <see cref="VecDotK256"/> (so the bits are ggml's), but a
 /// weight block's scales are decoded and its quants unpacked once for four tokens, and a token's
 /// activations are loaded once for two rows. Four rows are done as two pairs, which keeps the
@@ -17,6 +17,7 @@ internal static unsafe class TileDotK256
         !Avx2.IsSupported || !Fma.IsSupported ? null : type switch
         {
             GgmlType.Q4_K => &Q4KRows4Tokens4,
+            GgmlType.Q5_K => &Q5KRows4Tokens4,
             GgmlType.Q6_K => &Q6KRows4Tokens4,
             _ => null,
         };
@@ -26,6 +27,7 @@ internal static unsafe class TileDotK256
         !Avx2.IsSupported || !Fma.IsSupported ? null : type switch
         {
             GgmlType.Q4_K => &Q4KRows4Tokens1,
+            GgmlType.Q5_K => &Q5KRows4Tokens1,
             GgmlType.Q6_K => &Q6KRows4Tokens1,
             _ => null,
         };
@@ -50,17 +52,6 @@ internal static unsafe class TileDotK256
     {
         Q6KRows2Tokens4(w, wStride, a, aStride, k, y, yStride);
         Q6KRows2Tokens4(w + 2 * wStride, wStride, a, aStride, k, y + 2, yStride);
-    }
-
-    /// <summary>The eight scales (bytes 0..7) and eight mins (8..15) of a Q4_K block, widened to int16, as ggml unpacks them.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> Q4KScalesAndMins(byte* w)
-    {
-        const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-        uint* raw = (uint*)(w + 4);
-        uint u0 = raw[0], u1 = raw[1], u2 = raw[2];
-        var u = Vector128.Create(u0 & kmask1, (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4), u1 & kmask1, ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4));
-        return Avx2.ConvertToVector256Int16(u.AsByte());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -110,11 +101,11 @@ internal static unsafe class TileDotK256
         for (int b = 0; b < nb; b++)
         {
             byte* w0 = w + 144 * b, w1 = w0 + wStride;
-            var ms0 = Q4KScalesAndMins(w0);
+            var ms0 = VecDotK256.ScalesAndMins(w0);
             float d0 = Fp16.ToFloat(*(ushort*)w0), dm0 = Fp16.ToFloat(*(ushort*)(w0 + 2));
             var mins0 = ms0.GetUpper();
             var sc0 = ms0.GetLower().AsByte();
-            var ms1 = Q4KScalesAndMins(w1);
+            var ms1 = VecDotK256.ScalesAndMins(w1);
             float d1 = Fp16.ToFloat(*(ushort*)w1), dm1 = Fp16.ToFloat(*(ushort*)(w1 + 2));
             var mins1 = ms1.GetUpper();
             var sc1 = ms1.GetLower().AsByte();
@@ -332,6 +323,152 @@ internal static unsafe class TileDotK256
         y[2 * yStride + 1] = VecDot256.HorizontalSum(acc12);
         y[3 * yStride + 0] = VecDot256.HorizontalSum(acc03);
         y[3 * yStride + 1] = VecDot256.HorizontalSum(acc13);
+    }
+
+    private static void Q5KRows4Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        Q5KRows2Tokens4(w, wStride, a, aStride, k, y, yStride);
+        Q5KRows2Tokens4(w + 2 * wStride, wStride, a, aStride, k, y + 2, yStride);
+    }
+
+    private static void Q5KRows4Tokens1(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        for (int r = 0; r < 4; r++) y[r] = VecDotK256.Q5_K(w + r * wStride, a, k);
+    }
+
+    private static void Q5KRows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
+        var m4 = Vector256.Create((byte)0x0F);
+        byte* a0 = a + 0 * aStride;
+        float* yd0 = (float*)a0;
+        short* bs0 = (short*)(a0 + 4 * nb);
+        sbyte* qs0 = (sbyte*)(a0 + qo);
+        byte* a1 = a + 1 * aStride;
+        float* yd1 = (float*)a1;
+        short* bs1 = (short*)(a1 + 4 * nb);
+        sbyte* qs1 = (sbyte*)(a1 + qo);
+        byte* a2 = a + 2 * aStride;
+        float* yd2 = (float*)a2;
+        short* bs2 = (short*)(a2 + 4 * nb);
+        sbyte* qs2 = (sbyte*)(a2 + qo);
+        byte* a3 = a + 3 * aStride;
+        float* yd3 = (float*)a3;
+        short* bs3 = (short*)(a3 + 4 * nb);
+        sbyte* qs3 = (sbyte*)(a3 + qo);
+        Vector256<float> acc00 = default;
+        float summs00 = 0;
+        Vector256<float> acc01 = default;
+        float summs01 = 0;
+        Vector256<float> acc02 = default;
+        float summs02 = 0;
+        Vector256<float> acc03 = default;
+        float summs03 = 0;
+        Vector256<float> acc10 = default;
+        float summs10 = 0;
+        Vector256<float> acc11 = default;
+        float summs11 = 0;
+        Vector256<float> acc12 = default;
+        float summs12 = 0;
+        Vector256<float> acc13 = default;
+        float summs13 = 0;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* w0 = w + 176 * b, w1 = w0 + wStride;
+            var ms0 = VecDotK256.ScalesAndMins(w0);
+            float d0 = Fp16.ToFloat(*(ushort*)w0), dm0 = Fp16.ToFloat(*(ushort*)(w0 + 2));
+            var mins0 = ms0.GetUpper();
+            var sc0 = ms0.GetLower().AsByte();
+            var hbits0 = Vector256.Load(w0 + 16);
+            var ms1 = VecDotK256.ScalesAndMins(w1);
+            float d1 = Fp16.ToFloat(*(ushort*)w1), dm1 = Fp16.ToFloat(*(ushort*)(w1 + 2));
+            var mins1 = ms1.GetUpper();
+            var sc1 = ms1.GetLower().AsByte();
+            var hbits1 = Vector256.Load(w1 + 16);
+            var sums0 = Vector256.Load(bs0 + 16 * b);
+            var q8s0 = Ssse3.HorizontalAdd(sums0.GetLower(), sums0.GetUpper());
+            var prod00 = Sse2.MultiplyAddAdjacent(mins0, q8s0);
+            summs00 += -yd0[b] * dm0 * (prod00.GetElement(0) + prod00.GetElement(1) + prod00.GetElement(2) + prod00.GetElement(3));
+            var prod10 = Sse2.MultiplyAddAdjacent(mins1, q8s0);
+            summs10 += -yd0[b] * dm1 * (prod10.GetElement(0) + prod10.GetElement(1) + prod10.GetElement(2) + prod10.GetElement(3));
+            var sums1 = Vector256.Load(bs1 + 16 * b);
+            var q8s1 = Ssse3.HorizontalAdd(sums1.GetLower(), sums1.GetUpper());
+            var prod01 = Sse2.MultiplyAddAdjacent(mins0, q8s1);
+            summs01 += -yd1[b] * dm0 * (prod01.GetElement(0) + prod01.GetElement(1) + prod01.GetElement(2) + prod01.GetElement(3));
+            var prod11 = Sse2.MultiplyAddAdjacent(mins1, q8s1);
+            summs11 += -yd1[b] * dm1 * (prod11.GetElement(0) + prod11.GetElement(1) + prod11.GetElement(2) + prod11.GetElement(3));
+            var sums2 = Vector256.Load(bs2 + 16 * b);
+            var q8s2 = Ssse3.HorizontalAdd(sums2.GetLower(), sums2.GetUpper());
+            var prod02 = Sse2.MultiplyAddAdjacent(mins0, q8s2);
+            summs02 += -yd2[b] * dm0 * (prod02.GetElement(0) + prod02.GetElement(1) + prod02.GetElement(2) + prod02.GetElement(3));
+            var prod12 = Sse2.MultiplyAddAdjacent(mins1, q8s2);
+            summs12 += -yd2[b] * dm1 * (prod12.GetElement(0) + prod12.GetElement(1) + prod12.GetElement(2) + prod12.GetElement(3));
+            var sums3 = Vector256.Load(bs3 + 16 * b);
+            var q8s3 = Ssse3.HorizontalAdd(sums3.GetLower(), sums3.GetUpper());
+            var prod03 = Sse2.MultiplyAddAdjacent(mins0, q8s3);
+            summs03 += -yd3[b] * dm0 * (prod03.GetElement(0) + prod03.GetElement(1) + prod03.GetElement(2) + prod03.GetElement(3));
+            var prod13 = Sse2.MultiplyAddAdjacent(mins1, q8s3);
+            summs13 += -yd3[b] * dm1 * (prod13.GetElement(0) + prod13.GetElement(1) + prod13.GetElement(2) + prod13.GetElement(3));
+            var s00 = Vector256<int>.Zero;
+            var s01 = Vector256<int>.Zero;
+            var s02 = Vector256<int>.Zero;
+            var s03 = Vector256<int>.Zero;
+            var s10 = Vector256<int>.Zero;
+            var s11 = Vector256<int>.Zero;
+            var s12 = Vector256<int>.Zero;
+            var s13 = Vector256<int>.Zero;
+            for (int j = 0; j < 4; j++)
+            {
+                var sl0 = Ssse3.Shuffle(sc0, PairShuffle(2 * j)).AsInt16();
+                var sh0 = Ssse3.Shuffle(sc0, PairShuffle(2 * j + 1)).AsInt16();
+                var scaleL0 = Vector256.Create(sl0, sl0);
+                var scaleH0 = Vector256.Create(sh0, sh0);
+                var bits0 = Vector256.Load(w0 + 48 + 32 * j);
+                var lo0 = (bits0 & m4) | VecDotK256.FifthBit(hbits0, 2 * j);
+                var hi0 = ((bits0.AsUInt16() >>> 4).AsByte() & m4) | VecDotK256.FifthBit(hbits0, 2 * j + 1);
+                var sl1 = Ssse3.Shuffle(sc1, PairShuffle(2 * j)).AsInt16();
+                var sh1 = Ssse3.Shuffle(sc1, PairShuffle(2 * j + 1)).AsInt16();
+                var scaleL1 = Vector256.Create(sl1, sl1);
+                var scaleH1 = Vector256.Create(sh1, sh1);
+                var bits1 = Vector256.Load(w1 + 48 + 32 * j);
+                var lo1 = (bits1 & m4) | VecDotK256.FifthBit(hbits1, 2 * j);
+                var hi1 = ((bits1.AsUInt16() >>> 4).AsByte() & m4) | VecDotK256.FifthBit(hbits1, 2 * j + 1);
+                var x0l = Vector256.Load(qs0 + 256 * b + 64 * j);
+                var x0h = Vector256.Load(qs0 + 256 * b + 64 * j + 32);
+                s00 += Avx2.MultiplyAddAdjacent(scaleL0, Avx2.MultiplyAddAdjacent(lo0, x0l)) + Avx2.MultiplyAddAdjacent(scaleH0, Avx2.MultiplyAddAdjacent(hi0, x0h));
+                s10 += Avx2.MultiplyAddAdjacent(scaleL1, Avx2.MultiplyAddAdjacent(lo1, x0l)) + Avx2.MultiplyAddAdjacent(scaleH1, Avx2.MultiplyAddAdjacent(hi1, x0h));
+                var x1l = Vector256.Load(qs1 + 256 * b + 64 * j);
+                var x1h = Vector256.Load(qs1 + 256 * b + 64 * j + 32);
+                s01 += Avx2.MultiplyAddAdjacent(scaleL0, Avx2.MultiplyAddAdjacent(lo0, x1l)) + Avx2.MultiplyAddAdjacent(scaleH0, Avx2.MultiplyAddAdjacent(hi0, x1h));
+                s11 += Avx2.MultiplyAddAdjacent(scaleL1, Avx2.MultiplyAddAdjacent(lo1, x1l)) + Avx2.MultiplyAddAdjacent(scaleH1, Avx2.MultiplyAddAdjacent(hi1, x1h));
+                var x2l = Vector256.Load(qs2 + 256 * b + 64 * j);
+                var x2h = Vector256.Load(qs2 + 256 * b + 64 * j + 32);
+                s02 += Avx2.MultiplyAddAdjacent(scaleL0, Avx2.MultiplyAddAdjacent(lo0, x2l)) + Avx2.MultiplyAddAdjacent(scaleH0, Avx2.MultiplyAddAdjacent(hi0, x2h));
+                s12 += Avx2.MultiplyAddAdjacent(scaleL1, Avx2.MultiplyAddAdjacent(lo1, x2l)) + Avx2.MultiplyAddAdjacent(scaleH1, Avx2.MultiplyAddAdjacent(hi1, x2h));
+                var x3l = Vector256.Load(qs3 + 256 * b + 64 * j);
+                var x3h = Vector256.Load(qs3 + 256 * b + 64 * j + 32);
+                s03 += Avx2.MultiplyAddAdjacent(scaleL0, Avx2.MultiplyAddAdjacent(lo0, x3l)) + Avx2.MultiplyAddAdjacent(scaleH0, Avx2.MultiplyAddAdjacent(hi0, x3h));
+                s13 += Avx2.MultiplyAddAdjacent(scaleL1, Avx2.MultiplyAddAdjacent(lo1, x3l)) + Avx2.MultiplyAddAdjacent(scaleH1, Avx2.MultiplyAddAdjacent(hi1, x3h));
+            }
+
+            acc00 = Fma.MultiplyAdd(Vector256.Create(yd0[b] * d0), Avx.ConvertToVector256Single(s00), acc00);
+            acc01 = Fma.MultiplyAdd(Vector256.Create(yd1[b] * d0), Avx.ConvertToVector256Single(s01), acc01);
+            acc02 = Fma.MultiplyAdd(Vector256.Create(yd2[b] * d0), Avx.ConvertToVector256Single(s02), acc02);
+            acc03 = Fma.MultiplyAdd(Vector256.Create(yd3[b] * d0), Avx.ConvertToVector256Single(s03), acc03);
+            acc10 = Fma.MultiplyAdd(Vector256.Create(yd0[b] * d1), Avx.ConvertToVector256Single(s10), acc10);
+            acc11 = Fma.MultiplyAdd(Vector256.Create(yd1[b] * d1), Avx.ConvertToVector256Single(s11), acc11);
+            acc12 = Fma.MultiplyAdd(Vector256.Create(yd2[b] * d1), Avx.ConvertToVector256Single(s12), acc12);
+            acc13 = Fma.MultiplyAdd(Vector256.Create(yd3[b] * d1), Avx.ConvertToVector256Single(s13), acc13);
+        }
+
+        y[0 * yStride + 0] = VecDot256.HorizontalSum(acc00) + summs00;
+        y[0 * yStride + 1] = VecDot256.HorizontalSum(acc10) + summs10;
+        y[1 * yStride + 0] = VecDot256.HorizontalSum(acc01) + summs01;
+        y[1 * yStride + 1] = VecDot256.HorizontalSum(acc11) + summs11;
+        y[2 * yStride + 0] = VecDot256.HorizontalSum(acc02) + summs02;
+        y[2 * yStride + 1] = VecDot256.HorizontalSum(acc12) + summs12;
+        y[3 * yStride + 0] = VecDot256.HorizontalSum(acc03) + summs03;
+        y[3 * yStride + 1] = VecDot256.HorizontalSum(acc13) + summs13;
     }
 
     private static Vector128<byte> PairShuffle(int i) => Vector128.Create((ushort)(2 * i | (2 * i + 1) << 8)).AsByte();

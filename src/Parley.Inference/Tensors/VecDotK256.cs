@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -15,6 +16,7 @@ internal static unsafe class VecDotK256
         return type switch
         {
             GgmlType.Q4_K => &Q4_K,
+            GgmlType.Q5_K => &Q5_K,
             GgmlType.Q6_K => &Q6_K,
             _ => null,
         };
@@ -86,6 +88,69 @@ internal static unsafe class VecDotK256
         return VecDot256.HorizontalSum(acc);
     }
 
+    /// <summary>The eight scales (bytes 0..7) and eight mins (8..15) of a Q4_K or Q5_K block, widened to int16, as ggml unpacks them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<short> ScalesAndMins(byte* w)
+    {
+        const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+        uint* raw = (uint*)(w + 4);
+        uint u0 = raw[0], u1 = raw[1], u2 = raw[2];
+        var u = Vector128.Create(u0 & kmask1, (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4), u1 & kmask1, ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4));
+        return Avx2.ConvertToVector256Int16(u.AsByte());
+    }
+
+    /// <summary>
+    /// Q5_K block (176 bytes): half d, half dmin, 12 bytes of scales and mins, qh[32] (the fifth bits),
+    /// qs[128]. As ggml: the mins' products with the 16-value sums are summed as an integer and
+    /// added, times dmin, to a float beside the vector accumulator; the fifth bit is taken one plane
+    /// at a time from qh.
+    /// </summary>
+    internal static float Q5_K(byte* w, byte* a, int k)
+    {
+        int nb = k / 256;
+        float* yd = (float*)a;
+        short* bsums = (short*)(a + 4 * nb);
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        var m4 = Vector256.Create((byte)0x0F);
+        var acc = Vector256<float>.Zero;
+        float summs = 0;
+        for (int b = 0; b < nb; b++, w += 176)
+        {
+            float d = yd[b] * Fp16.ToFloat(*(ushort*)w);
+            float dmin = -yd[b] * Fp16.ToFloat(*(ushort*)(w + 2));
+            var minsAndScales = ScalesAndMins(w);
+            var sums = Vector256.Load(bsums + 16 * b);
+            var prod = Sse2.MultiplyAddAdjacent(minsAndScales.GetUpper(), Ssse3.HorizontalAdd(sums.GetLower(), sums.GetUpper()));
+            summs += dmin * (prod.GetElement(0) + prod.GetElement(1) + prod.GetElement(2) + prod.GetElement(3));
+
+            var sc128 = minsAndScales.GetLower().AsByte();
+            var hbits = Vector256.Load(w + 16);
+            var sumi = Vector256<int>.Zero;
+            byte* q5 = w + 48;
+            sbyte* q8 = qs + 256 * b;
+            for (int j = 0; j < 4; j++, q5 += 32, q8 += 64)
+            {
+                var sl = Ssse3.Shuffle(sc128, PairShuffle(2 * j)).AsInt16();
+                var sh = Ssse3.Shuffle(sc128, PairShuffle(2 * j + 1)).AsInt16();
+                var bits = Vector256.Load(q5);
+                var lo = (bits & m4) | FifthBit(hbits, 2 * j);
+                var hi = ((bits.AsUInt16() >>> 4).AsByte() & m4) | FifthBit(hbits, 2 * j + 1);
+                var pl = Avx2.MultiplyAddAdjacent(Vector256.Create(sl, sl), Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q8)));
+                var ph = Avx2.MultiplyAddAdjacent(Vector256.Create(sh, sh), Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q8 + 32)));
+                sumi += pl + ph;
+            }
+
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return VecDot256.HorizontalSum(acc) + summs;
+    }
+
+    /// <summary>Bit <paramref name="plane"/> of every qh byte, as the value 16 or 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<byte> FifthBit(Vector256<byte> qh, int plane) =>
+        (((qh.AsUInt16() >>> plane).AsByte() & Vector256.Create((byte)1)).AsUInt16() << 4).AsByte();
+
     /// <summary>
     /// Q4_K block (144 bytes): half d, half dmin, 12 bytes of packed 6-bit scales and mins, qs[128].
     /// The mins meet the activations' 16-value sums in a 128-bit side accumulator; the scaled
@@ -100,20 +165,11 @@ internal static unsafe class VecDotK256
         var m4 = Vector256.Create((byte)0x0F);
         var acc = Vector256<float>.Zero;
         var accM = Vector128<float>.Zero;
-        uint* u = stackalloc uint[4];
         for (int b = 0; b < nb; b++, w += 144)
         {
             float d = yd[b] * Fp16.ToFloat(*(ushort*)w);
             float dmin = -yd[b] * Fp16.ToFloat(*(ushort*)(w + 2));
-            const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-            uint* raw = (uint*)(w + 4);
-            uint u0 = raw[0], u1 = raw[1], u2 = raw[2];
-            u[3] = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
-            u[1] = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
-            u[2] = u1 & kmask1;
-            u[0] = u0 & kmask1;
-            // Bytes 0..7: the eight scales; bytes 8..15: the eight mins; widened to int16.
-            var minsAndScales = Avx2.ConvertToVector256Int16(Vector128.Load((byte*)u));
+            var minsAndScales = ScalesAndMins(w);
 
             var sums = Vector256.Load(bsums + 16 * b);
             var q8s = Ssse3.HorizontalAdd(sums.GetLower(), sums.GetUpper());
