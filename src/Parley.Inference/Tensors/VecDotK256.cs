@@ -23,10 +23,10 @@ internal static unsafe class VecDotK256
     }
 
     /// <summary>A shuffle that spreads byte pair (2i, 2i+1) of a 128-bit lane over the whole lane.</summary>
-    private static Vector128<byte> PairShuffle(int i) => Vector128.Create((ushort)(2 * i | (2 * i + 1) << 8)).AsByte();
+    internal static Vector128<byte> PairShuffle(int i) => Vector128.Create((ushort)(2 * i | (2 * i + 1) << 8)).AsByte();
 
     /// <summary>A shuffle giving eight copies of byte 2i, then eight of byte 2i+1.</summary>
-    private static Vector128<sbyte> HalvesShuffle(int i) => Vector128.Create((sbyte)(2 * i)) + PairIndices;
+    internal static Vector128<sbyte> HalvesShuffle(int i) => Vector128.Create((sbyte)(2 * i)) + PairIndices;
 
     /// <summary>Eight zeros then eight ones: with 2i added, the shuffle that spreads bytes 2i and 2i+1 over the two halves.</summary>
     private static readonly Vector128<sbyte> PairIndices = Vector128.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, (sbyte)1);
@@ -197,6 +197,13 @@ internal static unsafe class VecDotK256
             acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
         }
 
+        return FinishQ4K(acc, accM);
+    }
+
+    /// <summary>ggml's end of a Q4_K dot: the vector accumulator's sum plus the mins' 128-bit accumulator's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float FinishQ4K(Vector256<float> acc, Vector128<float> accM)
+    {
         accM += Sse.MoveHighToLow(accM, accM);
         float m = accM.GetElement(0) + accM.GetElement(1);
         return VecDot256.HorizontalSum(acc) + m;
