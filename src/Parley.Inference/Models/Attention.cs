@@ -341,11 +341,15 @@ internal static class LaneSums
         var y = stackalloc Vector256<float>[TinyBlas];
         for (int l = 0; l < TinyBlas; l++)
         {
-            y[l] = (Chain(a, stride, x, l, VecDot, n) + Chain(a, stride, x, 32 + l, VecDot, n)) + (Chain(a, stride, x, 16 + l, VecDot, n) + Chain(a, stride, x, 48 + l, VecDot, n));
+            y[l] = Fold(Chain(a, stride, x, l, VecDot, n), Chain(a, stride, x, 16 + l, VecDot, n), Chain(a, stride, x, 32 + l, VecDot, n), Chain(a, stride, x, 48 + l, VecDot, n));
         }
 
         return Reduce(y, TinyBlas);
     }
+
+    /// <summary>ggml's fold of its four 16-lane accumulators into one: 0+2, 1+3, then the two.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fold(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3) => (x0 + x2) + (x1 + x3);
 
     /// <summary>Lane l's FMA chain: elements l, l + step, … below n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -362,7 +366,7 @@ internal static class LaneSums
     {
         if (lanes == VecDot)
         {
-            for (int l = 0; l < TinyBlas; l++) sums[l] = (sums[l] + sums[32 + l]) + (sums[16 + l] + sums[48 + l]);
+            for (int l = 0; l < TinyBlas; l++) sums[l] = Fold(sums[l], sums[16 + l], sums[32 + l], sums[48 + l]);
         }
 
         var u0 = (sums[12] + sums[4]) + (sums[8] + sums[0]);
