@@ -17,15 +17,6 @@ public static class Ui
         await page.GetByLabel("Message", new() { Exact = true }).WaitForAsync();
     }
 
-    public static async Task SignInAsync(IPage page, string name)
-    {
-        await page.GotoAsync("/signin");
-        await page.GetByLabel("User name").FillAsync(name);
-        await page.GetByLabel("Password").FillAsync(Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.GetByLabel("Message", new() { Exact = true }).WaitForAsync();
-    }
-
     /// <summary>Types a message and presses Enter.</summary>
     public static async Task SendAsync(IPage page, string text)
     {
