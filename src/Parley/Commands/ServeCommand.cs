@@ -2,6 +2,8 @@ using Parley.Cli;
 using Parley.Inference.Serving;
 using Parley.Inference.Templates;
 using Parley.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.Data;
 using Parley.Server.Hosting;
 
 namespace Parley.Commands;
@@ -47,6 +49,8 @@ public static class ServeCommand
             var url = ParleyServer.Address(app);
             stdout.WriteLine($"Parley is serving {ModelStore.IdOf(options.Models[0])} ({options.Models.Count} model(s)) at {url}");
             stdout.WriteLine($"  OpenAI API: {url}v1   health: {url}healthz   metrics: {url}metrics   (Ctrl+C stops)");
+            var data = app.Services.GetRequiredService<Database>();
+            stdout.WriteLine($"  web app: {url}   data: {data.Provider} {data.Description}");
         });
         app.Run();
         return 0;
