@@ -47,7 +47,7 @@ public static class ParleyServer
         WebApp.AddServices(builder.Services);
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(Scheduler.MeterName)
-            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
             .AddPrometheusExporter());
 
         var app = builder.Build();

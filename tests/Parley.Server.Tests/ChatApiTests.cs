@@ -278,6 +278,7 @@ public sealed class ChatApiTests(ServerFixture server)
                      "parley_sequences_running", "parley_sequences_waiting", "parley_kv_blocks_used", "parley_kv_blocks_free",
                      "parley_prefix_cache_hits_total", "parley_tokens_generated_total", "parley_tokens_prompt_total",
                      "parley_time_to_first_token_seconds_bucket", "parley_inter_token_latency_seconds_bucket",
+                     "parley_step_duration_seconds_bucket", "parley_step_tokens_bucket", "dotnet_gc_collections_total",
                  })
         {
             Assert.Contains(name, metrics);

@@ -63,6 +63,21 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void BenchDecodesSeveralSequencesTogether()
+    {
+        var (code, output, err) = Run("bench", "-m", TestModels.Tiny("tiny-llama-spm-q8_0.gguf"), "-p", "0", "-n", "8", "-r", "2", "--sequences", "4", "--json");
+        Assert.True(code == 0, err + output);
+        var row = Assert.Single(JsonDocument.Parse(output).RootElement.EnumerateArray());
+        Assert.Equal(4, row.GetProperty("n_sequences").GetInt32());
+        Assert.Equal(8, row.GetProperty("n_gen").GetInt32());
+        Assert.True(row.GetProperty("avg_ts").GetDouble() > 0);
+
+        (code, _, err) = Run("bench", "-m", TestModels.Tiny("tiny-llama-spm-q8_0.gguf"), "--sequences", "0");
+        Assert.Equal(2, code);
+        Assert.Contains("--sequences", err);
+    }
+
+    [Fact]
     public async Task BenchServeMeasuresARealServer()
     {
         var app = ParleyServer.Build(new ServerOptions { Port = 0, Threads = 2, Models = [TestModels.Tiny("tiny-llama-spm-q8_0.gguf")], DataDirectory = _store });

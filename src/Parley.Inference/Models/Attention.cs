@@ -15,8 +15,8 @@ namespace Parley.Inference.Models;
 /// lane an FMA chain reduced in _mm512_reduce_add_ps's order (see <see cref="LaneSums"/>).
 /// For speed keys are stored transposed in their blocks, so eight positions' scores come out of one
 /// run of FMAs, and up to four query tokens of one head go through the keys and values together.
-/// A decode token's query heads that share a KV head go through its keys together. Jobs are dealt
-/// round-robin so that the long causal rows of a prompt's last tokens do not all land on one thread.
+/// A decode token's query heads that share a KV head go through its keys together. Threads claim
+/// jobs one at a time, so the long causal rows of a prompt's last tokens do not all land on one thread.
 /// </summary>
 internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParallelWork
 {
@@ -77,20 +77,17 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     public void Run(WorkerPool pool, int layer)
     {
         _layer = layer;
-        pool.Run(this);
+        pool.Run(this, _jobs.Count);
     }
 
-    public void Execute(int index, int count)
+    public void Execute(int participant, int chunk)
     {
-        float* scores = s.Scores + (long)index * ScoresPerThread(_stride);
-        double* queries = s.QueriesF64 + (long)index * QueryTile * c.HeadDim;
-        for (int j = index; j < _jobs.Count; j += count)
-        {
-            var job = _jobs[j];
-            var table = _batch.Segments[job.Segment].Table;
-            if (job.M == 1) Tile<One>(table, job, scores, queries);
-            else Tile<Four>(table, job, scores, queries);
-        }
+        float* scores = s.Scores + (long)participant * ScoresPerThread(_stride);
+        double* queries = s.QueriesF64 + (long)participant * QueryTile * c.HeadDim;
+        var job = _jobs[_jobs.Count - 1 - chunk]; // a prompt's longest rows come last in the list: start them first
+        var table = _batch.Segments[job.Segment].Table;
+        if (job.M == 1) Tile<One>(table, job, scores, queries);
+        else Tile<Four>(table, job, scores, queries);
     }
 
     /// <summary>Queries of one job: tokens T0..T0+M-1 of head H0, or heads H0..H0+M-1 of token T0.</summary>

@@ -242,6 +242,7 @@ public sealed class Scheduler : IDisposable
         }
 
         if (_batch.TokenCount == 0) return;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         int vocab = _model.VocabSize;
         if (_logits.Length < _batch.LogitRows * vocab) _logits = new float[_batch.LogitRows * vocab];
         _model.Forward(_batch, _cache, _logits);
@@ -260,6 +261,8 @@ public sealed class Scheduler : IDisposable
         _model.ParallelFor(_sampling.Count, i => _sampling[i].Seq.Choose(logits.AsSpan(_sampling[i].Row * vocab, vocab)));
         foreach (var (seq, _) in _sampling) Emit(seq);
         _step.Clear();
+        _metrics.StepDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, _metrics.Tag);
+        _metrics.StepTokens.Record(_batch.TokenCount, _metrics.Tag);
     }
 
     private void Schedule(Sequence seq, int count)

@@ -26,6 +26,10 @@ internal sealed class SchedulerMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         InterTokenLatency = _meter.CreateHistogram<double>("parley.inter_token_latency", "s", "Between consecutive tokens of a sequence",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
+        StepDuration = _meter.CreateHistogram<double>("parley.step.duration", "s", "One engine step: a forward pass for every running sequence, then sampling",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25] });
+        StepTokens = _meter.CreateHistogram<int>("parley.step.tokens", "{token}", "Tokens in one engine step: decode tokens plus prefill chunks",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
     }
 
     /// <summary>Every measurement carries the model it is about.</summary>
@@ -34,6 +38,8 @@ internal sealed class SchedulerMetrics : IDisposable
     public Counter<long> GeneratedTokens { get; }
     public Histogram<double> TimeToFirstToken { get; }
     public Histogram<double> InterTokenLatency { get; }
+    public Histogram<double> StepDuration { get; }
+    public Histogram<int> StepTokens { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -14,6 +14,8 @@ namespace Parley.Inference.Tensors;
 public sealed unsafe class MatMul : IParallelWork, IDisposable
 {
     private const int RowTile = 32;
+    // Chunks per thread: enough that the others can cover for a thread the OS has descheduled.
+    private const int ChunksPerThread = 16;
 
     private readonly WorkerPool _pool;
     private readonly KernelLevel _level;
@@ -24,6 +26,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
     private delegate*<byte*, byte*, int, float> _dot;
     private delegate*<byte*, int, byte*, int, int, float*, int, void> _tile4x4;
     private delegate*<byte*, int, byte*, int, int, float*, int, void> _tile4x1;
+    private int _chunkRows;
     private bool _widen;
     private float* _xWide;
     private long _xWideFloats;
@@ -51,7 +54,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         _yStride = yStride;
         _dot = VecDot.Get(w.Type, _level);
         bool tiles = _level >= KernelLevel.Vector256;
-        _tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
+        _tile4x4 = !tiles ? null : _level >= KernelLevel.Vector512 && TileDot512.Get4x4(w.Type) is var wide && wide != null ? wide : TileDot256.Get4x4(w.Type);
         _tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
         if (tiles && _tile4x4 == null && _tile4x1 == null)
         {
@@ -61,7 +64,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
         _widen = _tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1;
         if (_widen) WidenActivations(x);
-        _pool.Run(this);
+        int rowsPerChunk = (w.Rows + _pool.Threads * ChunksPerThread - 1) / (_pool.Threads * ChunksPerThread);
+        _chunkRows = Math.Max(1, (rowsPerChunk + RowTile - 1) / RowTile) * RowTile;
+        _pool.Run(this, (w.Rows + _chunkRows - 1) / _chunkRows);
         _x = null;
     }
 
@@ -88,11 +93,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         }
     }
 
-    public void Execute(int index, int count)
+    public void Execute(int participant, int chunk)
     {
-        int rows = _w.Rows;
-        int per = ((rows + count - 1) / count + 3) & ~3; // whole 4-row tiles per thread
-        int start = Math.Min(rows, index * per), end = Math.Min(rows, start + per);
+        int start = chunk * _chunkRows, end = Math.Min(_w.Rows, start + _chunkRows);
         var x = _x!;
         int k = _w.Cols, batch = x.Count;
         for (int r0 = start; r0 < end; r0 += RowTile)
@@ -100,7 +103,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             int r1 = Math.Min(end, r0 + RowTile);
             if (_widen)
             {
-                WideTile(r0, r1, (float*)_rowsWide[index], k, batch);
+                WideTile(r0, r1, (float*)_rowsWide[participant], k, batch);
                 continue;
             }
 

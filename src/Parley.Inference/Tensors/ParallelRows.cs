@@ -7,7 +7,6 @@ namespace Parley.Inference.Tensors;
 public sealed class ParallelRows(WorkerPool pool) : IParallelWork
 {
     private Action<int>? _body;
-    private int _rows;
 
     public void For(int rows, Action<int> body)
     {
@@ -18,14 +17,9 @@ public sealed class ParallelRows(WorkerPool pool) : IParallelWork
         }
 
         _body = body;
-        _rows = rows;
-        pool.Run(this);
+        pool.Run(this, rows);
         _body = null;
     }
 
-    public void Execute(int index, int count)
-    {
-        int per = (_rows + count - 1) / count;
-        for (int i = index * per; i < Math.Min(_rows, (index + 1) * per); i++) _body!(i);
-    }
+    public void Execute(int participant, int chunk) => _body!(chunk);
 }

@@ -78,7 +78,7 @@ internal static unsafe class TileDot256
 
     /// <summary>The four rows' half scales of block <paramref name="b"/> as floats in lanes 0..3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Scales(byte* w0, byte* w1, byte* w2, byte* w3) =>
+    internal static Vector256<float> Scales(byte* w0, byte* w1, byte* w2, byte* w3) =>
         // Packed in a general register and moved over once: element inserts would form a serial chain.
         Fp16.ToFloat(Vector128.CreateScalar(*(ushort*)w0 | (ulong)*(ushort*)w1 << 16 | (ulong)*(ushort*)w2 << 32 | (ulong)*(ushort*)w3 << 48).AsUInt16());
 

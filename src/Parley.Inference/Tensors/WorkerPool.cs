@@ -1,15 +1,21 @@
 namespace Parley.Inference.Tensors;
 
-/// <summary>Work that a <see cref="WorkerPool"/> splits: each participant gets its index and the count.</summary>
+/// <summary>Work that a <see cref="WorkerPool"/> splits into chunks that can run in any order on any thread.</summary>
 public interface IParallelWork
 {
-    void Execute(int index, int count);
+    /// <param name="participant">0 for the calling thread, 1.. for workers: an index for per-thread scratch.</param>
+    /// <param name="chunk">Which chunk to do, 0 to the count given to <see cref="WorkerPool.Run"/>.</param>
+    void Execute(int participant, int chunk);
 }
 
 /// <summary>
 /// A persistent pool of threads that run one piece of work at a time, with the calling thread as
-/// participant 0. Workers spin briefly between jobs (a decode step issues dozens of products a
-/// millisecond apart), then sleep so an idle server costs nothing. No allocation per job.
+/// participant 0. Threads claim chunks from a shared counter rather than owning a fixed share, so
+/// when the OS lends a core to another thread (a server's HTTP threads, its clients), the others
+/// take over the chunks that thread would have done instead of waiting for it: on a machine with
+/// as many busy threads as cores, a fixed split stalls every product for a scheduler time slice.
+/// Workers spin briefly between jobs (a decode step issues dozens of products a millisecond
+/// apart), then sleep so an idle server costs nothing. No allocation per job.
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
@@ -18,8 +24,11 @@ public sealed class WorkerPool : IDisposable
     private readonly Thread[] _threads;
     private readonly object _lock = new();
     private IParallelWork? _work;
-    private int _generation;
-    private int _pending;
+    private int _chunks;
+    // The job's generation (high half) and its next unclaimed chunk (low half), claimed by compare-and-swap,
+    // so a worker that wakes late can never claim a chunk of a job other than the one it read.
+    private long _ticket;
+    private int _done;
     private int _sleepers;
     private volatile bool _disposed;
 
@@ -38,40 +47,54 @@ public sealed class WorkerPool : IDisposable
 
     public int Threads { get; }
 
-    /// <summary>Runs <paramref name="work"/> on every participant and returns when all have finished.</summary>
-    public void Run(IParallelWork work)
+    /// <summary>Runs chunks 0..<paramref name="chunks"/>-1 of <paramref name="work"/> and returns when all have finished.</summary>
+    public void Run(IParallelWork work, int chunks)
     {
-        if (Threads == 1)
+        if (Threads == 1 || chunks <= 1)
         {
-            work.Execute(0, 1);
+            for (int c = 0; c < chunks; c++) work.Execute(0, c);
             return;
         }
 
         _work = work;
-        Volatile.Write(ref _pending, Threads - 1);
-        Interlocked.Increment(ref _generation);
+        _chunks = chunks;
+        _done = 0;
+        long generation = (Volatile.Read(ref _ticket) >> 32) + 1;
+        Volatile.Write(ref _ticket, generation << 32); // publishes the fields above
         if (Volatile.Read(ref _sleepers) > 0)
         {
             lock (_lock) Monitor.PulseAll(_lock);
         }
 
-        work.Execute(0, Threads);
+        Drain(0, generation, work, chunks);
         var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(-1);
+        while (Volatile.Read(ref _done) != chunks) spin.SpinOnce(-1);
+        _work = null;
+    }
+
+    /// <summary>Claims and runs chunks of job <paramref name="generation"/> until none is left.</summary>
+    private void Drain(int participant, long generation, IParallelWork work, int chunks)
+    {
+        while (true)
+        {
+            long ticket = Volatile.Read(ref _ticket);
+            if (ticket >> 32 != generation || (int)ticket >= chunks) return;
+            if (Interlocked.CompareExchange(ref _ticket, ticket + 1, ticket) != ticket) continue;
+            work.Execute(participant, (int)ticket);
+            Interlocked.Increment(ref _done);
+        }
     }
 
     private void WorkerLoop(int index)
     {
-        int seen = 0;
+        long seen = 0;
         while (true)
         {
             int spins = 0;
-            while (Volatile.Read(ref _generation) == seen && !_disposed)
+            while (Volatile.Read(ref _ticket) >> 32 == seen && !_disposed)
             {
                 if (spins++ < SpinIterations)
                 {
-                    // Yielding now and then lets the other threads of a busy machine (a server's HTTP
-                    // threads, its clients) run on this core instead of preempting a thread mid-product.
                     if ((spins & 63) == 0) Thread.Yield();
                     else Thread.SpinWait(20);
                     continue;
@@ -79,16 +102,18 @@ public sealed class WorkerPool : IDisposable
 
                 lock (_lock)
                 {
-                    Interlocked.Increment(ref _sleepers); // a full fence before re-reading the generation
-                    while (Volatile.Read(ref _generation) == seen && !_disposed) Monitor.Wait(_lock);
+                    Interlocked.Increment(ref _sleepers); // a full fence before re-reading the ticket
+                    while (Volatile.Read(ref _ticket) >> 32 == seen && !_disposed) Monitor.Wait(_lock);
                     Interlocked.Decrement(ref _sleepers);
                 }
             }
 
             if (_disposed) return;
-            seen = Volatile.Read(ref _generation);
-            _work!.Execute(index, Threads);
-            Interlocked.Decrement(ref _pending);
+            seen = Volatile.Read(ref _ticket) >> 32;
+            // The job may already be over, its fields replaced by the next one's: Drain's claim checks the generation first.
+            var work = _work;
+            int chunks = _chunks;
+            if (work is not null) Drain(index, seen, work, chunks);
         }
     }
 

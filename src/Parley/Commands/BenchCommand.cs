@@ -2,14 +2,20 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Parley.Cli;
+using Parley.Inference.Generation;
 using Parley.Inference.Models;
+using Parley.Inference.Sampling;
+using Parley.Inference.Serving;
+using Parley.Inference.Tokenization;
 
 namespace Parley.Commands;
 
 /// <summary>
-/// parley bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]: prompt processing (ppN)
-/// and token generation (tgN) in tokens/s, mean ± stddev over repetitions after one warm-up, as
-/// llama-bench measures them (random tokens, a fresh cache per repetition).
+/// parley bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--sequences S] [--json]: prompt
+/// processing (ppN) and token generation (tgN) in tokens/s, mean ± stddev over repetitions after one
+/// warm-up, as llama-bench measures them (random tokens, a fresh cache per repetition). With S above 1
+/// tgN runs S sequences through the serving scheduler, decoding together (continuous batching), and
+/// counts the tokens of all of them: the engine's ceiling for S concurrent streams, without HTTP.
 /// </summary>
 public static class BenchCommand
 {
@@ -22,9 +28,13 @@ public static class BenchCommand
         int nGen = a.Int(128, "-n", "--n-gen");
         int threads = a.Int(0, "-t", "--threads");
         int reps = a.Int(5, "-r", "--repetitions");
+        int sequences = a.Int(1, "--sequences");
         bool json = a.Flag("--json");
         a.RejectUnknown();
-        if (nPrompt < 0 || nGen < 0 || reps < 1 || threads < 0) throw new CliException("-p and -n must be 0 or more, -r at least 1, -t 0 (all cores) or more");
+        if (nPrompt < 0 || nGen < 0 || reps < 1 || threads < 0 || sequences < 1)
+        {
+            throw new CliException("-p and -n must be 0 or more, -r and --sequences at least 1, -t 0 (all cores) or more");
+        }
 
         using var llm = ModelLoader.Load(model, threads);
         if (Math.Max(nPrompt, nGen + 1) > llm.Config.ContextLength)
@@ -34,7 +44,12 @@ public static class BenchCommand
 
         var rows = new List<Row>();
         if (nPrompt > 0) rows.Add(Measure(llm, model, nPrompt, 0, reps, () => Prompt(llm, nPrompt)));
-        if (nGen > 0) rows.Add(Measure(llm, model, 0, nGen, reps, () => Generate(llm, nGen)));
+        if (nGen > 0 && sequences == 1) rows.Add(Measure(llm, model, 0, nGen, reps, () => Generate(llm, nGen)));
+        if (nGen > 0 && sequences > 1)
+        {
+            using var scheduler = new Scheduler(llm, Tokenizer.FromGguf(llm.File), new SchedulerOptions { MaxSequences = sequences, MaxQueue = sequences });
+            rows.Add(Measure(llm, model, 0, nGen, reps, () => GenerateTogether(scheduler, llm, sequences, nGen), sequences));
+        }
 
         // Peak resident memory against the budget: the file (mapped) plus the largest KV cache plus 100 MiB.
         var memory = new Memory(Process.GetCurrentProcess().PeakWorkingSet64,
@@ -50,7 +65,7 @@ public static class BenchCommand
         stdout.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in rows)
         {
-            string test = r.NPrompt > 0 ? $"pp{r.NPrompt}" : $"tg{r.NGen}";
+            string test = r.NPrompt > 0 ? $"pp{r.NPrompt}" : r.NSequences > 1 ? $"tg{r.NGen} ×{r.NSequences}" : $"tg{r.NGen}";
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.ModelFilename} | {r.ModelSize / 1048576.0:F2} MiB | {r.ModelNParams / 1e6:F2} M | {r.NThreads} | {test} | {r.AvgTs:F2} ± {r.StddevTs:F2} |"));
         }
@@ -77,16 +92,28 @@ public static class BenchCommand
         for (int i = 0; i < n; i++) llm.Forward([tokens[i]], i, cache, logits);
     }
 
-    private static int[] RandomTokens(LlamaModel llm, int n)
+    /// <summary>Sequences of one random token each, every one generating n tokens, all submitted at once.</summary>
+    private static void GenerateTogether(Scheduler scheduler, LlamaModel llm, int sequences, int n)
     {
-        var r = new Random(42);
+        var options = new GenerationOptions { MaxTokens = n, Sampling = SamplingOptions.Greedy, StopAtEndOfGeneration = false };
+        var streams = Enumerable.Range(0, sequences).Select(i => scheduler.Submit(new GenerationRequest(RandomTokens(llm, 1, seed: i), options))).ToList();
+        Task.WaitAll(streams.Select(async s =>
+        {
+            await foreach (var _ in s.Tokens.ReadAllAsync()) { }
+        }));
+    }
+
+    private static int[] RandomTokens(LlamaModel llm, int n, int seed = 42)
+    {
+        var r = new Random(seed);
         var t = new int[n];
         for (int i = 0; i < n; i++) t[i] = r.Next(llm.VocabSize);
         return t;
     }
 
-    private static Row Measure(LlamaModel llm, string path, int nPrompt, int nGen, int reps, Action run)
+    private static Row Measure(LlamaModel llm, string path, int nPrompt, int nGen, int reps, Action run, int sequences = 1)
     {
+        int tokens = nPrompt + nGen * sequences;
         // Warm-up: page-in of the mapping, scratch allocation, and tiered JIT, which needs several
         // calls (and a background compile) before the hot loops run fully optimized.
         var warm = Stopwatch.StartNew();
@@ -99,7 +126,7 @@ public static class BenchCommand
             run();
             var elapsed = Stopwatch.GetElapsedTime(t0);
             ns[i] = (long)(elapsed.TotalMilliseconds * 1e6);
-            ts[i] = (nPrompt + nGen) / elapsed.TotalSeconds;
+            ts[i] = tokens / elapsed.TotalSeconds;
         }
 
         double mean = ts.Average();
@@ -107,7 +134,7 @@ public static class BenchCommand
         long parameters = llm.File.Tensors.Sum(t => t.ElementCount);
         return new Row(Path.GetFileName(path), llm.Config.Architecture, new FileInfo(path).Length, parameters, llm.Threads,
             nPrompt, nGen, (long)ns.Average(), (long)(reps > 1 ? Math.Sqrt(ns.Sum(x => (x - ns.Average()) * (x - ns.Average())) / (reps - 1)) : 0),
-            mean, sd, ts, ns);
+            mean, sd, ts, ns, sequences);
     }
 
     private sealed record Memory(long PeakRss, long File, long KvCache);
@@ -115,7 +142,7 @@ public static class BenchCommand
     /// <summary>One result, with llama-bench's JSON field names (plus the run's peak resident memory and KV cache size).</summary>
     private sealed record Row(
         string ModelFilename, string ModelType, long ModelSize, long ModelNParams, int NThreads, int NPrompt, int NGen,
-        long AvgNs, long StddevNs, double AvgTs, double StddevTs, double[] SamplesTs, long[] SamplesNs)
+        long AvgNs, long StddevNs, double AvgTs, double StddevTs, double[] SamplesTs, long[] SamplesNs, int NSequences)
     {
         public long PeakRssBytes { get; init; }
         public long KvCacheBytes { get; init; }
