@@ -23,6 +23,27 @@ public class SamplerTests
     }
 
     [Fact]
+    public void ArgMaxTakesTheFirstLargestAndPassesOverNaN()
+    {
+        var r = new Random(7);
+        for (int n = 1; n < 300; n++)
+        {
+            // Few distinct values, so that the maximum is often tied.
+            var logits = Enumerable.Range(0, n).Select(_ => (float)r.Next(-3, 4)).ToArray();
+            if (n % 5 == 0) logits[r.Next(n)] = float.NaN;
+            if (n % 7 == 0) logits[0] = float.NaN;
+            if (n % 11 == 0) logits[r.Next(n)] = float.NegativeInfinity;
+            int expected = -1;
+            for (int i = 0; i < n; i++)
+            {
+                if (!float.IsNaN(logits[i]) && (expected < 0 || logits[i] > logits[expected])) expected = i;
+            }
+
+            Assert.Equal(Math.Max(expected, 0), Sampler.ArgMax(logits));
+        }
+    }
+
+    [Fact]
     public void ASeedReproducesARun()
     {
         var logits = Logits(500, 2);

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
 namespace Parley.Inference.Sampling;
 
 /// <summary>
@@ -186,10 +189,45 @@ public sealed class Sampler
         }
     }
 
+    /// <summary>The index of the largest logit, the lowest one on ties; NaNs are passed over.</summary>
     public static int ArgMax(ReadOnlySpan<float> logits)
     {
+        // Greedy decoding does this over the whole vocabulary for every token of every sequence: one
+        // vector pass finds the maximum, a second the first index that holds it.
+        int n = logits.Length, i = 0;
+        if (n < 2 * Vector256<float>.Count) return ArgMaxScalar(logits);
+        var max = Vector256.Create(float.NegativeInfinity);
+        var nan = Vector256<float>.Zero;
+        for (; i + 8 <= n; i += 8)
+        {
+            var v = Vector256.Create(logits.Slice(i, 8));
+            max = Vector256.Max(max, v);
+            nan |= ~Vector256.Equals(v, v);
+        }
+
+        if (nan != Vector256<float>.Zero) return ArgMaxScalar(logits);
+        float best = float.NegativeInfinity;
+        for (int l = 0; l < 8; l++) best = Math.Max(best, max[l]);
+        for (; i < n; i++)
+        {
+            if (float.IsNaN(logits[i])) return ArgMaxScalar(logits);
+            best = Math.Max(best, logits[i]);
+        }
+
+        var target = Vector256.Create(best);
+        for (i = 0; i + 8 <= n; i += 8)
+        {
+            uint hits = Vector256.Equals(Vector256.Create(logits.Slice(i, 8)), target).ExtractMostSignificantBits();
+            if (hits != 0) return i + BitOperations.TrailingZeroCount(hits);
+        }
+
+        return logits[i..].IndexOf(best) + i;
+    }
+
+    private static int ArgMaxScalar(ReadOnlySpan<float> logits)
+    {
         int best = 0;
-        for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
+        for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best] || float.IsNaN(logits[best])) best = i;
         return best;
     }
 }
