@@ -234,9 +234,14 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     /// </summary>
     private static void Softmax(float* p, int n, int width)
     {
+        // The maximum is the same in any order; a scalar chain of MathF.Max took most of the softmax's time.
+        var vmax = Vector256.Create(float.NegativeInfinity);
+        int j = 0;
+        for (; j + 8 <= n; j += 8) vmax = Vector256.Max(vmax, Vector256.Load(p + j));
         float max = float.NegativeInfinity;
-        for (int j = 0; j < n; j++) max = MathF.Max(max, p[j]);
-        var vmax = Vector256.Create(max);
+        for (int l = 0; l < 8; l++) max = MathF.Max(max, vmax[l]);
+        for (; j < n; j++) max = MathF.Max(max, p[j]);
+        vmax = Vector256.Create(max);
         var index = Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7);
         double sum = 0;
         for (int i = 0; i < n; i += 16)
