@@ -226,6 +226,50 @@ public unsafe class KernelTests
         }
     }
 
+    /// <summary>
+    /// Q4_0 matrices with a multiple of eight rows follow llama.cpp's repacked order at every level:
+    /// exactly the bits of the scalar <see cref="Q4_0Interleaved.Dot"/>, for every (row, token).
+    /// </summary>
+    [Fact]
+    public void InterleavedQ4_0MatMulFollowsTheRepackedOrder()
+    {
+        using var pool = new WorkerPool(2);
+        var r = new Random(11);
+        const int rows = 40, batch = 9;
+        int rowBytes = (int)GgmlTypeInfo.RowBytes(GgmlType.Q4_0, K);
+        var w = new byte[rows * rowBytes];
+        for (int i = 0; i < rows; i++) RandomRow(GgmlType.Q4_0, r).CopyTo(w, i * rowBytes);
+        var x = new float[batch * K];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
+        using var act = new ActivationBuffer();
+        var y = new float[batch * rows];
+        fixed (byte* wp = w)
+        fixed (float* yp = y)
+        fixed (float* xp = x)
+        {
+            var m = new WeightMatrix(wp, GgmlType.Q4_0, rows, K);
+            Assert.True(Q4_0Interleaved.Applies(m));
+            foreach (var level in KernelLevels.Available())
+            {
+                for (int n = 1; n <= batch; n++)
+                {
+                    Array.Clear(y);
+                    act.Load(DotType.Q8, xp, n, K, new ParallelRows(pool));
+                    using (var matmul = new MatMul(pool, level)) matmul.Run(m, act, yp, rows);
+                    for (int b = 0; b < n; b++)
+                    {
+                        for (int i = 0; i < rows; i++)
+                        {
+                            float expected = Q4_0Interleaved.Dot(m.Row(i), act.Row(b), K);
+                            Assert.True(expected.Equals(y[b * rows + i]), $"{level} row {i} token {b}: {y[b * rows + i]} vs {expected}");
+                            Assert.Equal(VecDotScalar.Dot(GgmlType.Q4_0, m.Row(i), act.Row(b), K), expected, 2);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void HalfConversionsAreExactForEveryHalf()
     {

@@ -10,6 +10,7 @@ namespace Parley.Inference.Tensors;
 /// as the per-row dot product, which covers the rest. F16 weights against several tokens are widened
 /// to F32 once (each row tile into per-thread scratch, the activations once per product) instead of
 /// in every dot, since .NET offers no F16C: the arithmetic, and so the result, is the F16 dot's.
+/// Q4_0 matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="Q4_0Interleaved"/>).
 /// </summary>
 public sealed unsafe class MatMul : IParallelWork, IDisposable
 {
@@ -56,7 +57,13 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         bool tiles = _level >= KernelLevel.Vector256;
         _tile4x4 = !tiles ? null : _level >= KernelLevel.Vector512 && TileDot512.Get4x4(w.Type) is var wide && wide != null ? wide : TileDot256.Get4x4(w.Type);
         _tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
-        if (tiles && _tile4x4 == null && _tile4x1 == null)
+        if (Q4_0Interleaved.Applies(w))
+        {
+            _dot = Q4_0Interleaved.RowDot;
+            _tile4x4 = tiles ? Q4_0Interleaved.Tile4x4 : null;
+            _tile4x1 = tiles ? Q4_0Interleaved.Tile4x1 : null;
+        }
+        else if (tiles && _tile4x4 == null && _tile4x1 == null)
         {
             _tile4x4 = TileDotK256.Get4x4(w.Type);
             _tile4x1 = TileDotK256.Get4x1(w.Type);
