@@ -227,18 +227,20 @@ public unsafe class KernelTests
     }
 
     /// <summary>
-    /// Q4_0 matrices with a multiple of eight rows follow llama.cpp's repacked order at every level:
-    /// exactly the bits of the scalar <see cref="Q4_0Interleaved.Dot"/>, for every (row, token).
+    /// Q4_0 and Q4_K matrices with a multiple of eight rows follow llama.cpp's repacked order at every
+    /// level: exactly the bits of the scalar reference of that order, for every (row, token).
     /// </summary>
-    [Fact]
-    public void InterleavedQ4_0MatMulFollowsTheRepackedOrder()
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q4_K)]
+    public void InterleavedMatMulFollowsTheRepackedOrder(GgmlType type)
     {
         using var pool = new WorkerPool(2);
         var r = new Random(11);
         const int rows = 40, batch = 9;
-        int rowBytes = (int)GgmlTypeInfo.RowBytes(GgmlType.Q4_0, K);
+        int rowBytes = (int)GgmlTypeInfo.RowBytes(type, K);
         var w = new byte[rows * rowBytes];
-        for (int i = 0; i < rows; i++) RandomRow(GgmlType.Q4_0, r).CopyTo(w, i * rowBytes);
+        for (int i = 0; i < rows; i++) RandomRow(type, r).CopyTo(w, i * rowBytes);
         var x = new float[batch * K];
         for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
         using var act = new ActivationBuffer();
@@ -247,22 +249,23 @@ public unsafe class KernelTests
         fixed (float* yp = y)
         fixed (float* xp = x)
         {
-            var m = new WeightMatrix(wp, GgmlType.Q4_0, rows, K);
-            Assert.True(Q4_0Interleaved.Applies(m));
+            var m = new WeightMatrix(wp, type, rows, K);
+            delegate*<byte*, byte*, int, float> reference = type == GgmlType.Q4_0 ? Q4_0Interleaved.RowDot : Q4_KInterleaved.RowDot;
+            Assert.True(Q4_0Interleaved.Applies(m) || Q4_KInterleaved.Applies(m));
             foreach (var level in KernelLevels.Available())
             {
                 for (int n = 1; n <= batch; n++)
                 {
                     Array.Clear(y);
-                    act.Load(DotType.Q8, xp, n, K, new ParallelRows(pool));
+                    act.Load(ActivationLayout.For(type), xp, n, K, new ParallelRows(pool));
                     using (var matmul = new MatMul(pool, level)) matmul.Run(m, act, yp, rows);
                     for (int b = 0; b < n; b++)
                     {
                         for (int i = 0; i < rows; i++)
                         {
-                            float expected = Q4_0Interleaved.Dot(m.Row(i), act.Row(b), K);
-                            Assert.True(expected.Equals(y[b * rows + i]), $"{level} row {i} token {b}: {y[b * rows + i]} vs {expected}");
-                            Assert.Equal(VecDotScalar.Dot(GgmlType.Q4_0, m.Row(i), act.Row(b), K), expected, 2);
+                            float expected = reference(m.Row(i), act.Row(b), K);
+                            Assert.True(expected.Equals(y[b * rows + i]), $"{type} {level} row {i} token {b}: {y[b * rows + i]} vs {expected}");
+                            Assert.Equal(VecDotScalar.Dot(type, m.Row(i), act.Row(b), K), expected, 2);
                         }
                     }
                 }

@@ -22,9 +22,10 @@ public class ReferenceTests(ITestOutputHelper output)
     private const double QuantizedTarget = 0.05;
 
     /// <summary>
-    /// Q4_0 and K-quant files: most steps agree to 1e-5. Q4_0 products follow llama.cpp's repacked
-    /// kernels' order (which took p1 from 9 to 63 and p3 from 8 to 40 steps of 64 within 0.05), but the
-    /// K-quant products (Q6_K is the output layer of every such file) still differ in the last bits;
+    /// Q4_0 and K-quant files: most steps agree to 1e-5. Q4_0 and Q4_K products follow llama.cpp's
+    /// repacked kernels' order (steps within 0.05 of 64 for p1/p2/p3: Q4_0 from 9/61/8 to 63/64/40,
+    /// Q4_K_M from 38/17/2 to 63/64/22), but the Q6_K products (the output layer of every such file)
+    /// still differ in the last bits;
     /// where an activation then lands on the other side of an int8 rounding boundary, that token's key
     /// and value shift later logits by up to ~0.5. So their logits are held to this; the output
     /// reports how many steps meet the 0.05 target.

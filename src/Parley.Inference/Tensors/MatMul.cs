@@ -10,7 +10,7 @@ namespace Parley.Inference.Tensors;
 /// as the per-row dot product, which covers the rest. F16 weights against several tokens are widened
 /// to F32 once (each row tile into per-thread scratch, the activations once per product) instead of
 /// in every dot, since .NET offers no F16C: the arithmetic, and so the result, is the F16 dot's.
-/// Q4_0 matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="Q4_0Interleaved"/>).
+/// Q4_0 and Q4_K matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>).
 /// </summary>
 public sealed unsafe class MatMul : IParallelWork, IDisposable
 {
@@ -62,6 +62,12 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             _dot = Q4_0Interleaved.RowDot;
             _tile4x4 = tiles ? Q4_0Interleaved.Tile4x4 : null;
             _tile4x1 = tiles ? Q4_0Interleaved.Tile4x1 : null;
+        }
+        else if (Q4_KInterleaved.Applies(w))
+        {
+            _dot = Q4_KInterleaved.RowDot;
+            _tile4x4 = tiles ? Q4_KInterleaved.Tile4x4 : null;
+            _tile4x1 = tiles ? Q4_KInterleaved.Tile4x1 : null;
         }
         else if (tiles && _tile4x4 == null && _tile4x1 == null)
         {
