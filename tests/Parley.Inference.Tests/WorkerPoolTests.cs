@@ -23,7 +23,7 @@ public class WorkerPoolTests
     {
         using var pool = new WorkerPool(4);
         var random = new Random(3);
-        for (int job = 0; job < 2000; job++)
+        for (int job = 0; job < 20_000; job++)
         {
             int chunks = random.Next(0, 40);
             var work = new Counting(chunks);

@@ -6,7 +6,11 @@ namespace Parley.Inference.Tensors;
 /// </summary>
 public sealed class ParallelRows(WorkerPool pool) : IParallelWork
 {
+    // A few chunks per thread, each a run of rows: a claim per row would cost as much as a light row.
+    private const int ChunksPerThread = 4;
+
     private Action<int>? _body;
+    private int _rows, _chunks;
 
     public void For(int rows, Action<int> body)
     {
@@ -17,9 +21,15 @@ public sealed class ParallelRows(WorkerPool pool) : IParallelWork
         }
 
         _body = body;
-        pool.Run(this, rows);
+        _rows = rows;
+        _chunks = Math.Min(rows, pool.Threads * ChunksPerThread);
+        pool.Run(this, _chunks);
         _body = null;
     }
 
-    public void Execute(int participant, int chunk) => _body!(chunk);
+    public void Execute(int participant, int chunk)
+    {
+        int end = (int)((long)_rows * (chunk + 1) / _chunks);
+        for (int i = (int)((long)_rows * chunk / _chunks); i < end; i++) _body!(i);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Parley.Inference.Tensors;
 
 /// <summary>Work that a <see cref="WorkerPool"/> splits into chunks that can run in any order on any thread.</summary>
@@ -19,16 +21,23 @@ public interface IParallelWork
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
+    /// <summary>The most chunks one job may have.</summary>
+    public const int MaxChunks = (1 << FieldBits) - 1;
+
     private const int SpinIterations = 20_000;
+    private const int FieldBits = 20;
+    private const long FieldMask = MaxChunks;
 
     private readonly Thread[] _threads;
     private readonly object _lock = new();
     private IParallelWork? _work;
-    private int _chunks;
-    // The job's generation (high half) and its next unclaimed chunk (low half), claimed by compare-and-swap,
-    // so a worker that wakes late can never claim a chunk of a job other than the one it read.
-    private long _ticket;
-    private int _done;
+    // One word says all a participant needs to claim a chunk: the job's generation (top 24 bits), its
+    // chunk count and its next unclaimed chunk (20 bits each). Claims are compare-and-swaps on it, so a
+    // worker that wakes late, or reads while the next job is being set up, can never claim a chunk of
+    // a job other than the one it read, nor one past its end. Both counters every participant writes
+    // sit on cache lines of their own.
+    private PaddedCounter _ticket;
+    private PaddedCounter _done;
     private int _sleepers;
     private volatile bool _disposed;
 
@@ -50,6 +59,7 @@ public sealed class WorkerPool : IDisposable
     /// <summary>Runs chunks 0..<paramref name="chunks"/>-1 of <paramref name="work"/> and returns when all have finished.</summary>
     public void Run(IParallelWork work, int chunks)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(chunks, MaxChunks);
         if (Threads == 1 || chunks <= 1)
         {
             for (int c = 0; c < chunks; c++) work.Execute(0, c);
@@ -57,32 +67,40 @@ public sealed class WorkerPool : IDisposable
         }
 
         _work = work;
-        _chunks = chunks;
-        _done = 0;
-        long generation = (Volatile.Read(ref _ticket) >> 32) + 1;
-        Volatile.Write(ref _ticket, generation << 32); // publishes the fields above
+        _done.Value = 0;
+        long generation = (Generation(Volatile.Read(ref _ticket.Value)) + 1) & ((1L << (64 - 2 * FieldBits)) - 1);
+        long ticket = generation << (2 * FieldBits) | (long)chunks << FieldBits;
+        // A full fence: the store must be visible before the sleepers are read, or a worker going to sleep could miss it.
+        Interlocked.Exchange(ref _ticket.Value, ticket);
         if (Volatile.Read(ref _sleepers) > 0)
         {
             lock (_lock) Monitor.PulseAll(_lock);
         }
 
-        Drain(0, generation, work, chunks);
+        Drain(0, ticket, work);
         var spin = new SpinWait();
-        while (Volatile.Read(ref _done) != chunks) spin.SpinOnce(-1);
+        while (Volatile.Read(ref _done.Value) != chunks) spin.SpinOnce(-1);
         _work = null;
     }
 
-    /// <summary>Claims and runs chunks of job <paramref name="generation"/> until none is left.</summary>
-    private void Drain(int participant, long generation, IParallelWork work, int chunks)
+    private static long Generation(long ticket) => (long)((ulong)ticket >> (2 * FieldBits));
+
+    /// <summary>Claims and runs chunks of the job that <paramref name="job"/> (its ticket as published) describes until none is left, then counts them done.</summary>
+    private void Drain(int participant, long job, IParallelWork work)
     {
+        long generation = Generation(job);
+        int chunks = (int)((job >> FieldBits) & FieldMask), ran = 0;
         while (true)
         {
-            long ticket = Volatile.Read(ref _ticket);
-            if (ticket >> 32 != generation || (int)ticket >= chunks) return;
-            if (Interlocked.CompareExchange(ref _ticket, ticket + 1, ticket) != ticket) continue;
-            work.Execute(participant, (int)ticket);
-            Interlocked.Increment(ref _done);
+            long ticket = Volatile.Read(ref _ticket.Value);
+            int next = (int)(ticket & FieldMask);
+            if (Generation(ticket) != generation || next >= chunks) break;
+            if (Interlocked.CompareExchange(ref _ticket.Value, ticket + 1, ticket) != ticket) continue;
+            work.Execute(participant, next);
+            ran++;
         }
+
+        if (ran > 0) Interlocked.Add(ref _done.Value, ran);
     }
 
     private void WorkerLoop(int index)
@@ -91,7 +109,7 @@ public sealed class WorkerPool : IDisposable
         while (true)
         {
             int spins = 0;
-            while (Volatile.Read(ref _ticket) >> 32 == seen && !_disposed)
+            while (Generation(Volatile.Read(ref _ticket.Value)) == seen && !_disposed)
             {
                 if (spins++ < SpinIterations)
                 {
@@ -103,18 +121,24 @@ public sealed class WorkerPool : IDisposable
                 lock (_lock)
                 {
                     Interlocked.Increment(ref _sleepers); // a full fence before re-reading the ticket
-                    while (Volatile.Read(ref _ticket) >> 32 == seen && !_disposed) Monitor.Wait(_lock);
+                    while (Generation(Volatile.Read(ref _ticket.Value)) == seen && !_disposed) Monitor.Wait(_lock);
                     Interlocked.Decrement(ref _sleepers);
                 }
             }
 
             if (_disposed) return;
-            seen = Volatile.Read(ref _ticket) >> 32;
-            // The job may already be over, its fields replaced by the next one's: Drain's claim checks the generation first.
-            var work = _work;
-            int chunks = _chunks;
-            if (work is not null) Drain(index, seen, work, chunks);
+            long job = Volatile.Read(ref _ticket.Value);
+            seen = Generation(job);
+            // The job may be over and _work already the next one's: then Drain's claim fails on the generation.
+            if (_work is { } work) Drain(index, job, work);
         }
+    }
+
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private struct PaddedCounter
+    {
+        [FieldOffset(64)]
+        public long Value;
     }
 
     public void Dispose()
