@@ -184,14 +184,29 @@ public unsafe class KernelTests
     /// <summary>
     /// The matrix product (4×4 and 4×1 tiles where a kernel exists, row dots for the rest) must give
     /// exactly the bits of that level's dot product for every (row, token), and stay near the scalar one.
+    /// 37 rows: no matrix here is one llama.cpp would repack.
     /// </summary>
     [Theory]
     [MemberData(nameof(Types))]
-    public void MatMulMatchesRowByRowDots(GgmlType type)
+    public void MatMulMatchesRowByRowDots(GgmlType type) =>
+        AssertMatMulGives(type, rows: 37, seed: 5 + (int)type, level => (nint)VecDot.Get(type, level));
+
+    /// <summary>
+    /// Q4_0 and Q4_K matrices with a multiple of eight rows follow llama.cpp's repacked order at every
+    /// level: exactly the bits of the scalar reference of that order, for every (row, token).
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q4_K)]
+    public void InterleavedMatMulFollowsTheRepackedOrder(GgmlType type) =>
+        AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)Q4_0Interleaved.RowDot : (nint)Q4_KInterleaved.RowDot);
+
+    /// <summary>Random weights and 1 to 9 tokens through <see cref="MatMul"/> at every level, against <paramref name="dotFor"/>'s row dot (a function pointer).</summary>
+    private static void AssertMatMulGives(GgmlType type, int rows, int seed, Func<KernelLevel, nint> dotFor)
     {
         using var pool = new WorkerPool(2);
-        var r = new Random(5 + (int)type);
-        const int rows = 37, batch = 9;
+        var r = new Random(seed);
+        const int batch = 9;
         int rowBytes = (int)GgmlTypeInfo.RowBytes(type, K);
         var w = new byte[rows * rowBytes];
         for (int i = 0; i < rows; i++) RandomRow(type, r).CopyTo(w, i * rowBytes);
@@ -206,7 +221,7 @@ public unsafe class KernelTests
             var m = new WeightMatrix(wp, type, rows, K);
             foreach (var level in KernelLevels.Available())
             {
-                var dot = VecDot.Get(type, level);
+                var dot = (delegate*<byte*, byte*, int, float>)dotFor(level);
                 for (int n = 1; n <= batch; n++)
                 {
                     Array.Clear(y);
@@ -219,53 +234,6 @@ public unsafe class KernelTests
                             float expected = dot(m.Row(i), act.Row(b), K);
                             Assert.True(expected.Equals(y[b * rows + i]), $"{type} {level} row {i} token {b}: {y[b * rows + i]} vs {expected}");
                             Assert.Equal(VecDotScalar.Dot(type, m.Row(i), act.Row(b), K), y[b * rows + i], 2);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Q4_0 and Q4_K matrices with a multiple of eight rows follow llama.cpp's repacked order at every
-    /// level: exactly the bits of the scalar reference of that order, for every (row, token).
-    /// </summary>
-    [Theory]
-    [InlineData(GgmlType.Q4_0)]
-    [InlineData(GgmlType.Q4_K)]
-    public void InterleavedMatMulFollowsTheRepackedOrder(GgmlType type)
-    {
-        using var pool = new WorkerPool(2);
-        var r = new Random(11);
-        const int rows = 40, batch = 9;
-        int rowBytes = (int)GgmlTypeInfo.RowBytes(type, K);
-        var w = new byte[rows * rowBytes];
-        for (int i = 0; i < rows; i++) RandomRow(type, r).CopyTo(w, i * rowBytes);
-        var x = new float[batch * K];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
-        using var act = new ActivationBuffer();
-        var y = new float[batch * rows];
-        fixed (byte* wp = w)
-        fixed (float* yp = y)
-        fixed (float* xp = x)
-        {
-            var m = new WeightMatrix(wp, type, rows, K);
-            delegate*<byte*, byte*, int, float> reference = type == GgmlType.Q4_0 ? Q4_0Interleaved.RowDot : Q4_KInterleaved.RowDot;
-            Assert.True(Q4_0Interleaved.Applies(m) || Q4_KInterleaved.Applies(m));
-            foreach (var level in KernelLevels.Available())
-            {
-                for (int n = 1; n <= batch; n++)
-                {
-                    Array.Clear(y);
-                    act.Load(ActivationLayout.For(type), xp, n, K, new ParallelRows(pool));
-                    using (var matmul = new MatMul(pool, level)) matmul.Run(m, act, yp, rows);
-                    for (int b = 0; b < n; b++)
-                    {
-                        for (int i = 0; i < rows; i++)
-                        {
-                            float expected = reference(m.Row(i), act.Row(b), K);
-                            Assert.True(expected.Equals(y[b * rows + i]), $"{type} {level} row {i} token {b}: {y[b * rows + i]} vs {expected}");
-                            Assert.Equal(VecDotScalar.Dot(type, m.Row(i), act.Row(b), K), expected, 2);
                         }
                     }
                 }
