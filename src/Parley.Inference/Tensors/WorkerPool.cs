@@ -12,10 +12,11 @@ public interface IParallelWork
 
 /// <summary>
 /// A persistent pool of threads that run one piece of work at a time, with the calling thread as
-/// participant 0. Threads claim chunks from a shared counter rather than owning a fixed share, so
-/// when the OS lends a core to another thread (a server's HTTP threads, its clients), the others
-/// take over the chunks that thread would have done instead of waiting for it: on a machine with
-/// as many busy threads as cores, a fixed split stalls every product for a scheduler time slice.
+/// participant 0. Each participant starts on its own share of the chunks (the same rows every time,
+/// which keeps their weights in its core's caches), and when done takes chunks still unclaimed in
+/// the others' shares: so when the OS lends a core to another thread (a server's HTTP threads, its
+/// clients), the others cover for it instead of waiting for it. On a machine with as many busy
+/// threads as cores a fixed split stalls every product for a scheduler time slice.
 /// Workers spin briefly between jobs (a decode step issues dozens of products a millisecond
 /// apart), then sleep so an idle server costs nothing. No allocation per job.
 /// </summary>
@@ -27,17 +28,19 @@ public sealed class WorkerPool : IDisposable
     private const int SpinIterations = 20_000;
     private const int FieldBits = 20;
     private const long FieldMask = MaxChunks;
+    private const long GenerationMask = (1L << (64 - 2 * FieldBits)) - 1;
 
     private readonly Thread[] _threads;
     private readonly object _lock = new();
-    private IParallelWork? _work;
-    // One word says all a participant needs to claim a chunk: the job's generation (top 24 bits), its
-    // chunk count and its next unclaimed chunk (20 bits each). Claims are compare-and-swaps on it, so a
-    // worker that wakes late, or reads while the next job is being set up, can never claim a chunk of
-    // a job other than the one it read, nor one past its end. Both counters every participant writes
-    // sit on cache lines of their own.
-    private PaddedCounter _ticket;
+    // Per participant, one word says all that is needed to claim a chunk of its share: the job's
+    // generation (top 24 bits), the share's end and its next unclaimed chunk (20 bits each). Claims,
+    // by the owner or by another participant, are compare-and-swaps on it, so a worker that wakes
+    // late, or reads while the next job is being set up, can never claim a chunk of a job other than
+    // the one it read, nor one past a share's end. Each word, and the done count, has a cache line of its own.
+    private readonly PaddedCounter[] _shares;
     private PaddedCounter _done;
+    private IParallelWork? _work;
+    private long _generation;
     private int _sleepers;
     private volatile bool _disposed;
 
@@ -45,6 +48,7 @@ public sealed class WorkerPool : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Threads = threads;
+        _shares = new PaddedCounter[threads];
         _threads = new Thread[threads - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
@@ -68,36 +72,44 @@ public sealed class WorkerPool : IDisposable
 
         _work = work;
         _done.Value = 0;
-        long generation = (Generation(Volatile.Read(ref _ticket.Value)) + 1) & ((1L << (64 - 2 * FieldBits)) - 1);
-        long ticket = generation << (2 * FieldBits) | (long)chunks << FieldBits;
-        // A full fence: the store must be visible before the sleepers are read, or a worker going to sleep could miss it.
-        Interlocked.Exchange(ref _ticket.Value, ticket);
+        _generation = (_generation + 1) & GenerationMask;
+        for (int p = 0; p < Threads; p++)
+        {
+            long start = (long)chunks * p / Threads, end = (long)chunks * (p + 1) / Threads;
+            Volatile.Write(ref _shares[p].Value, _generation << (2 * FieldBits) | end << FieldBits | start);
+        }
+
+        // The shares must be visible before the sleepers are read, or a worker going to sleep could miss them.
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _sleepers) > 0)
         {
             lock (_lock) Monitor.PulseAll(_lock);
         }
 
-        Drain(0, ticket, work);
+        Drain(0, _generation, work);
         var spin = new SpinWait();
         while (Volatile.Read(ref _done.Value) != chunks) spin.SpinOnce(-1);
         _work = null;
     }
 
-    private static long Generation(long ticket) => (long)((ulong)ticket >> (2 * FieldBits));
+    private static long Generation(long share) => (long)((ulong)share >> (2 * FieldBits));
 
-    /// <summary>Claims and runs chunks of the job that <paramref name="job"/> (its ticket as published) describes until none is left, then counts them done.</summary>
-    private void Drain(int participant, long job, IParallelWork work)
+    /// <summary>Claims and runs chunks of job <paramref name="generation"/>, its own share first, then the others', then counts them done.</summary>
+    private void Drain(int participant, long generation, IParallelWork work)
     {
-        long generation = Generation(job);
-        int chunks = (int)((job >> FieldBits) & FieldMask), ran = 0;
-        while (true)
+        int ran = 0;
+        for (int i = 0; i < Threads; i++)
         {
-            long ticket = Volatile.Read(ref _ticket.Value);
-            int next = (int)(ticket & FieldMask);
-            if (Generation(ticket) != generation || next >= chunks) break;
-            if (Interlocked.CompareExchange(ref _ticket.Value, ticket + 1, ticket) != ticket) continue;
-            work.Execute(participant, next);
-            ran++;
+            ref long share = ref _shares[(participant + i) % Threads].Value;
+            while (true)
+            {
+                long s = Volatile.Read(ref share);
+                int next = (int)(s & FieldMask), end = (int)((s >> FieldBits) & FieldMask);
+                if (Generation(s) != generation || next >= end) break;
+                if (Interlocked.CompareExchange(ref share, s + 1, s) != s) continue;
+                work.Execute(participant, next);
+                ran++;
+            }
         }
 
         if (ran > 0) Interlocked.Add(ref _done.Value, ran);
@@ -105,11 +117,12 @@ public sealed class WorkerPool : IDisposable
 
     private void WorkerLoop(int index)
     {
+        ref long own = ref _shares[index].Value;
         long seen = 0;
         while (true)
         {
             int spins = 0;
-            while (Generation(Volatile.Read(ref _ticket.Value)) == seen && !_disposed)
+            while (Generation(Volatile.Read(ref own)) == seen && !_disposed)
             {
                 if (spins++ < SpinIterations)
                 {
@@ -120,17 +133,16 @@ public sealed class WorkerPool : IDisposable
 
                 lock (_lock)
                 {
-                    Interlocked.Increment(ref _sleepers); // a full fence before re-reading the ticket
-                    while (Generation(Volatile.Read(ref _ticket.Value)) == seen && !_disposed) Monitor.Wait(_lock);
+                    Interlocked.Increment(ref _sleepers); // a full fence before re-reading the share
+                    while (Generation(Volatile.Read(ref own)) == seen && !_disposed) Monitor.Wait(_lock);
                     Interlocked.Decrement(ref _sleepers);
                 }
             }
 
             if (_disposed) return;
-            long job = Volatile.Read(ref _ticket.Value);
-            seen = Generation(job);
-            // The job may be over and _work already the next one's: then Drain's claim fails on the generation.
-            if (_work is { } work) Drain(index, job, work);
+            seen = Generation(Volatile.Read(ref own));
+            // The job may be over and _work already the next one's: then every claim fails on the generation.
+            if (_work is { } work) Drain(index, seen, work);
         }
     }
 
