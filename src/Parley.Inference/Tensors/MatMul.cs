@@ -55,8 +55,10 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         _yStride = yStride;
         _dot = VecDot.Get(w.Type, _level);
         bool tiles = _level >= KernelLevel.Vector256;
-        _tile4x4 = !tiles ? null : _level >= KernelLevel.Vector512 && TileDot512.Get4x4(w.Type) is var wide && wide != null ? wide : TileDot256.Get4x4(w.Type);
+        _tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
         _tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
+        var wide = _level >= KernelLevel.Vector512 ? TileDot512.Get4x4(w.Type) : null;
+        if (wide != null) _tile4x4 = wide;
         if (Q4_0Interleaved.Applies(w))
         {
             _dot = Q4_0Interleaved.RowDot;
