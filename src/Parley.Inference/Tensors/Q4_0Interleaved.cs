@@ -43,21 +43,13 @@ internal static unsafe class Q4_0Interleaved
         return acc;
     }
 
-    /// <summary>The whole sums of four vectors of eight int32 lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Sums(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3)
-    {
-        var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(v0, v1), Avx2.HorizontalAdd(v2, v3));
-        return h.GetLower() + h.GetUpper();
-    }
-
     /// <summary>Block b's integer dots of four rows with one activation row (VPDPBUSD on the biased nibbles, as in <see cref="TileDot256"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> BlockSums(Vector256<byte> u0, Vector256<byte> u1, Vector256<byte> u2, Vector256<byte> u3, byte* a, int qo, int so, int b)
     {
         var x = Vector256.Load((sbyte*)(a + qo) + 32 * b);
         var s = Vector256.Load((int*)(a + so) + 8 * b) << TileDot256.Q4_0Block.BiasShift;
-        return Sums(AvxVnni.MultiplyWideningAndAdd(s, u0, x), AvxVnni.MultiplyWideningAndAdd(s, u1, x),
+        return VecDot256.RowSums(AvxVnni.MultiplyWideningAndAdd(s, u0, x), AvxVnni.MultiplyWideningAndAdd(s, u1, x),
             AvxVnni.MultiplyWideningAndAdd(s, u2, x), AvxVnni.MultiplyWideningAndAdd(s, u3, x));
     }
 

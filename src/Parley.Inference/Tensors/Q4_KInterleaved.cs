@@ -63,42 +63,6 @@ internal static unsafe class Q4_KInterleaved
         return acc - accMin;
     }
 
-    /// <summary>Σ_j sc_j·(q·x) of one super-block in eight int32 lanes, with ggml's maddubs and madd (no overflow for 4-bit quants).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> ScaledSums(byte* q4, sbyte* q8, Vector128<byte> sc128)
-    {
-        var m4 = Vector256.Create((byte)0x0F);
-        var sumi = Vector256<int>.Zero;
-        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
-        {
-            var sl = Ssse3.Shuffle(sc128, VecDotK256.PairShuffle(2 * j)).AsInt16();
-            var sh = Ssse3.Shuffle(sc128, VecDotK256.PairShuffle(2 * j + 1)).AsInt16();
-            var bits = Vector256.Load(q4);
-            var lo = bits & m4;
-            var hi = (bits.AsUInt16() >>> 4).AsByte() & m4;
-            sumi += Avx2.MultiplyAddAdjacent(Vector256.Create(sl, sl), Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q8)));
-            sumi += Avx2.MultiplyAddAdjacent(Vector256.Create(sh, sh), Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q8 + 32)));
-        }
-
-        return sumi;
-    }
-
-    /// <summary>Σ_j m_j·bsum_j of one super-block in four int32 lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> MinSums(Vector128<short> mins, short* bsums)
-    {
-        var sums = Vector256.Load(bsums);
-        return Sse2.MultiplyAddAdjacent(mins, Ssse3.HorizontalAdd(sums.GetLower(), sums.GetUpper()));
-    }
-
-    /// <summary>The whole sums of four vectors of eight int32 lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Sums(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3)
-    {
-        var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(v0, v1), Avx2.HorizontalAdd(v2, v3));
-        return h.GetLower() + h.GetUpper();
-    }
-
     /// <summary>The whole sums of four vectors of four int32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> Sums(Vector128<int> v0, Vector128<int> v1, Vector128<int> v2, Vector128<int> v3) =>
@@ -121,9 +85,9 @@ internal static unsafe class Q4_KInterleaved
             var ms1 = VecDotK256.ScalesAndMins(w1);
             var ms2 = VecDotK256.ScalesAndMins(w2);
             var ms3 = VecDotK256.ScalesAndMins(w3);
-            var isum = Sums(ScaledSums(w0 + 16, q8, ms0.GetLower().AsByte()), ScaledSums(w1 + 16, q8, ms1.GetLower().AsByte()),
-                ScaledSums(w2 + 16, q8, ms2.GetLower().AsByte()), ScaledSums(w3 + 16, q8, ms3.GetLower().AsByte()));
-            var imin = Sums(MinSums(ms0.GetUpper(), bs), MinSums(ms1.GetUpper(), bs), MinSums(ms2.GetUpper(), bs), MinSums(ms3.GetUpper(), bs));
+            var isum = VecDot256.RowSums(VecDotK256.Q4KScaledSums(w0 + 16, q8, ms0.GetLower().AsByte()), VecDotK256.Q4KScaledSums(w1 + 16, q8, ms1.GetLower().AsByte()),
+                VecDotK256.Q4KScaledSums(w2 + 16, q8, ms2.GetLower().AsByte()), VecDotK256.Q4KScaledSums(w3 + 16, q8, ms3.GetLower().AsByte()));
+            var imin = Sums(VecDotK256.MinSums(ms0.GetUpper(), bs), VecDotK256.MinSums(ms1.GetUpper(), bs), VecDotK256.MinSums(ms2.GetUpper(), bs), VecDotK256.MinSums(ms3.GetUpper(), bs));
             var dx = Vector128.Create(yd[b]);
             acc = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(isum), TileDot256.Scales(w0, w1, w2, w3).GetLower() * dx, acc);
             accMin = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(imin), TileDot256.Scales(w0 + 2, w1 + 2, w2 + 2, w3 + 2).GetLower() * dx, accMin);
@@ -173,10 +137,10 @@ internal static unsafe class Q4_KInterleaved
                 }
 
                 var mins = ms.GetUpper();
-                var imin = Sums(MinSums(mins, (short*)(a0 + 4 * nb) + 16 * b), MinSums(mins, (short*)(a1 + 4 * nb) + 16 * b),
-                    MinSums(mins, (short*)(a2 + 4 * nb) + 16 * b), MinSums(mins, (short*)(a3 + 4 * nb) + 16 * b));
+                var imin = Sums(VecDotK256.MinSums(mins, (short*)(a0 + 4 * nb) + 16 * b), VecDotK256.MinSums(mins, (short*)(a1 + 4 * nb) + 16 * b),
+                    VecDotK256.MinSums(mins, (short*)(a2 + 4 * nb) + 16 * b), VecDotK256.MinSums(mins, (short*)(a3 + 4 * nb) + 16 * b));
                 var dx = Vector128.Create(((float*)a0)[b], ((float*)a1)[b], ((float*)a2)[b], ((float*)a3)[b]);
-                acc = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(Sums(i0, i1, i2, i3)), Vector128.Create(Fp16.ToFloat(*(ushort*)wr)) * dx, acc);
+                acc = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(VecDot256.RowSums(i0, i1, i2, i3)), Vector128.Create(Fp16.ToFloat(*(ushort*)wr)) * dx, acc);
                 accMin = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(imin), Vector128.Create(Fp16.ToFloat(*(ushort*)(wr + 2))) * dx, accMin);
             }
 

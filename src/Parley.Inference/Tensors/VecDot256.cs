@@ -32,6 +32,14 @@ internal static unsafe class VecDot256
         return (r.GetElement(0) + r.GetElement(2)) + (r.GetElement(1) + r.GetElement(3));
     }
 
+    /// <summary>The whole sums of four vectors of eight int32 lanes, in that order (integer sums: any order is exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<int> RowSums(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3)
+    {
+        var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(v0, v1), Avx2.HorizontalAdd(v2, v3));
+        return h.GetLower() + h.GetUpper();
+    }
+
     /// <summary>Signed int8 × int8 → eight int32 sums of four adjacent products (ggml's mul_sum_i8_pairs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<int> MulSumI8(Vector256<sbyte> x, Vector256<sbyte> y)
