@@ -87,6 +87,7 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
         var job = _jobs[_jobs.Count - 1 - chunk]; // a prompt's longest rows come last in the list: start them first
         var table = _batch.Segments[job.Segment].Table;
         if (job.M == 1) Tile<One>(table, job, scores, queries);
+        else if (job.M == 2) Tile<Two>(table, job, scores, queries);
         else Tile<Four>(table, job, scores, queries);
     }
 
@@ -103,12 +104,17 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
         public static int Queries => 1;
     }
 
+    private readonly struct Two : IWidth
+    {
+        public static int Queries => 2;
+    }
+
     private readonly struct Four : IWidth
     {
         public static int Queries => 4;
     }
 
-    /// <summary>The job's queries; a width-four tile with fewer than four repeats its last query.</summary>
+    /// <summary>The job's queries; a width-four tile with three repeats its last query (two go through a width-two tile).</summary>
     private void Tile<TW>(BlockTable table, Job job, float* scores, double* queries) where TW : struct, IWidth
     {
         int hd = c.HeadDim, stride = _stride, m = job.M;
@@ -169,6 +175,10 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
                     x = Vector256.Create(q1[d]);
                     a1 = Vector256.FusedMultiplyAdd(x, lo, a1);
                     b1 = Vector256.FusedMultiplyAdd(x, hi, b1);
+                }
+
+                if (TW.Queries > 2)
+                {
                     x = Vector256.Create(q2[d]);
                     a2 = Vector256.FusedMultiplyAdd(x, lo, a2);
                     b2 = Vector256.FusedMultiplyAdd(x, hi, b2);
@@ -179,9 +189,9 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
             }
 
             Vector256.Store(Vector256.Narrow(a0, b0) * scale, scores + j);
-            if (TW.Queries > 1)
+            if (TW.Queries > 1) Vector256.Store(Vector256.Narrow(a1, b1) * scale, scores + stride + j);
+            if (TW.Queries > 2)
             {
-                Vector256.Store(Vector256.Narrow(a1, b1) * scale, scores + stride + j);
                 Vector256.Store(Vector256.Narrow(a2, b2) * scale, scores + 2 * stride + j);
                 Vector256.Store(Vector256.Narrow(a3, b3) * scale, scores + 3 * stride + j);
             }
@@ -293,18 +303,18 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
                 {
                     var x = Vector256.Load((float*)values[b] + slot);
                     o0 = Vector256.FusedMultiplyAdd(Vector256.Create(p0[j]), x, o0);
-                    if (TW.Queries > 1)
+                    if (TW.Queries > 1) o1 = Vector256.FusedMultiplyAdd(Vector256.Create(p1[j]), x, o1);
+                    if (TW.Queries > 2)
                     {
-                        o1 = Vector256.FusedMultiplyAdd(Vector256.Create(p1[j]), x, o1);
                         o2 = Vector256.FusedMultiplyAdd(Vector256.Create(p2[j]), x, o2);
                         o3 = Vector256.FusedMultiplyAdd(Vector256.Create(p3[j]), x, o3);
                     }
                 }
 
                 sums[l] = o0;
-                if (TW.Queries > 1)
+                if (TW.Queries > 1) sums[lanes + l] = o1;
+                if (TW.Queries > 2)
                 {
-                    sums[lanes + l] = o1;
                     sums[2 * lanes + l] = o2;
                     sums[3 * lanes + l] = o3;
                 }
