@@ -54,7 +54,7 @@ public sealed unsafe class LlamaModel : IDisposable
     }
 
     /// <summary>Runs <paramref name="body"/> for 0..count-1 on the model's threads (between forward passes only).</summary>
-    public void ParallelFor(int count, Action<int> body) => _rows.For(count, body);
+    public void ParallelFor(int count, Action<int> body, int elementsEach) => _rows.For(count, body, elementsEach);
 
     public KvCache CreateCache(int capacity = 0) => new(Config, capacity > 0 ? Math.Min(capacity, Config.ContextLength) : Config.ContextLength);
 
@@ -162,7 +162,7 @@ public sealed unsafe class LlamaModel : IDisposable
         Project(w.WUp, _s.Xn, n, _s.Up, sameInput: true);
         int ff = c.FeedForwardLength;
         if (n == 1) Ops.SwiGlu(_s.Gate, _s.Up, ff);
-        else _rows.For(n, t => Ops.SwiGlu(_s.Gate + (long)t * ff, _s.Up + (long)t * ff, ff));
+        else _rows.For(n, t => Ops.SwiGlu(_s.Gate + (long)t * ff, _s.Up + (long)t * ff, ff), ff);
         Project(w.WDown, _s.Gate, n, _s.Proj);
         for (int t = 0; t < n; t++) Ops.Add(_s.X + (long)t * d, _s.Proj + (long)t * d, d);
     }

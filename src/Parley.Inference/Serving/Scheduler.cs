@@ -258,7 +258,7 @@ public sealed class Scheduler : IDisposable
 
         // Sampling reads a whole vocabulary per sequence; the sequences are independent, so they share the engine's threads.
         var logits = _logits;
-        _model.ParallelFor(_sampling.Count, i => _sampling[i].Seq.Choose(logits.AsSpan(_sampling[i].Row * vocab, vocab)));
+        _model.ParallelFor(_sampling.Count, i => _sampling[i].Seq.Choose(logits.AsSpan(_sampling[i].Row * vocab, vocab)), vocab);
         foreach (var (seq, _) in _sampling) Emit(seq);
         _step.Clear();
         _metrics.StepDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, _metrics.Tag);

@@ -34,13 +34,13 @@ public sealed unsafe class ActivationBuffer : IDisposable
         Cols = cols;
         Count = count;
         Stride = stride;
-        if (parallel is null || count == 1)
+        if (parallel is null || !parallel.WorthSplitting(count, cols))
         {
             for (int i = 0; i < count; i++) ActivationQuantizer.QuantizeRow(type, new ReadOnlySpan<float>(x + (long)i * cols, cols), Row(i));
             return;
         }
 
-        parallel.For(count, i => ActivationQuantizer.QuantizeRow(type, new ReadOnlySpan<float>(x + (long)i * cols, cols), Row(i)));
+        parallel.For(count, i => ActivationQuantizer.QuantizeRow(type, new ReadOnlySpan<float>(x + (long)i * cols, cols), Row(i)), cols);
     }
 
     public void Dispose()
