@@ -43,17 +43,22 @@ public static class BenchCommand
         }
 
         var rows = new List<Row>();
+        long kvBytes = KvCache.BytesFor(llm.Config, Math.Max(nPrompt, nGen));
         if (nPrompt > 0) rows.Add(Measure(llm, model, nPrompt, 0, reps, () => Prompt(llm, nPrompt)));
         if (nGen > 0 && sequences == 1) rows.Add(Measure(llm, model, 0, nGen, reps, () => Generate(llm, nGen)));
         if (nGen > 0 && sequences > 1)
         {
-            using var scheduler = new Scheduler(llm, Tokenizer.FromGguf(llm.File), new SchedulerOptions { MaxSequences = sequences, MaxQueue = sequences });
+            // The paged cache sized for the run (every sequence's prompt token and generated tokens), not the server's default pool.
+            long pagedBytes = sequences * PagedKvCache.BlocksForPositions(nGen + 1) * PagedKvCache.BlockBytes(llm.Config);
+            int megabytes = (int)((pagedBytes + MiB - 1) / MiB);
+            kvBytes = Math.Max(kvBytes, (long)megabytes * MiB);
+            using var scheduler = new Scheduler(llm, Tokenizer.FromGguf(llm.File),
+                new SchedulerOptions { MaxSequences = sequences, MaxQueue = sequences, KvCacheMegabytes = megabytes });
             rows.Add(Measure(llm, model, 0, nGen, reps, () => GenerateTogether(scheduler, llm, sequences, nGen), sequences));
         }
 
         // Peak resident memory against the budget: the file (mapped) plus the largest KV cache plus 100 MiB.
-        var memory = new Memory(Process.GetCurrentProcess().PeakWorkingSet64,
-            new FileInfo(model).Length, KvCache.BytesFor(llm.Config, Math.Max(nPrompt, nGen)));
+        var memory = new Memory(Process.GetCurrentProcess().PeakWorkingSet64, new FileInfo(model).Length, kvBytes);
         if (json)
         {
             var options = new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -70,9 +75,8 @@ public static class BenchCommand
                 $"| {r.ModelFilename} | {r.ModelSize / 1048576.0:F2} MiB | {r.ModelNParams / 1e6:F2} M | {r.NThreads} | {test} | {r.AvgTs:F2} ± {r.StddevTs:F2} |"));
         }
 
-        const double MiB = 1048576.0;
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"peak resident memory {memory.PeakRss / MiB:F1} MiB = file {memory.File / MiB:F1} + KV cache {memory.KvCache / MiB:F1} + {(memory.PeakRss - memory.File - memory.KvCache) / MiB:F1} MiB other"));
+            $"peak resident memory {memory.PeakRss / (double)MiB:F1} MiB = file {memory.File / (double)MiB:F1} + KV cache {memory.KvCache / (double)MiB:F1} + {(memory.PeakRss - memory.File - memory.KvCache) / (double)MiB:F1} MiB other"));
 
         return 0;
     }
@@ -136,6 +140,8 @@ public static class BenchCommand
             nPrompt, nGen, (long)ns.Average(), (long)(reps > 1 ? Math.Sqrt(ns.Sum(x => (x - ns.Average()) * (x - ns.Average())) / (reps - 1)) : 0),
             mean, sd, ts, ns, sequences);
     }
+
+    private const long MiB = 1024 * 1024;
 
     private sealed record Memory(long PeakRss, long File, long KvCache);
 
