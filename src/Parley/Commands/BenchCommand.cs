@@ -72,7 +72,7 @@ public static class BenchCommand
         {
             string test = r.NPrompt > 0 ? $"pp{r.NPrompt}" : r.NSequences > 1 ? $"tg{r.NGen} ×{r.NSequences}" : $"tg{r.NGen}";
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.ModelFilename} | {r.ModelSize / 1048576.0:F2} MiB | {r.ModelNParams / 1e6:F2} M | {r.NThreads} | {test} | {r.AvgTs:F2} ± {r.StddevTs:F2} |"));
+                $"| {r.ModelFilename} | {r.ModelSize / (double)MiB:F2} MiB | {r.ModelNParams / 1e6:F2} M | {r.NThreads} | {test} | {r.AvgTs:F2} ± {r.StddevTs:F2} |"));
         }
 
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
