@@ -13,6 +13,7 @@ public sealed unsafe class PagedKvCache : IDisposable
 {
     public const int BlockSize = 16;
 
+    private void* _allocation;
     private float* _data;
     private readonly long _layerFloats;
     private readonly long _blockFloats;
@@ -26,8 +27,10 @@ public sealed unsafe class PagedKvCache : IDisposable
         _layerFloats = 2L * BlockSize * KvDim;
         _blockFloats = _layerFloats * Layers;
         // Zeroed so that the unwritten tail of a block holds finite numbers for the padded score loops.
-        _data = (float*)NativeMemory.AlignedAlloc((nuint)(_blockFloats * blocks * sizeof(float)), 64);
-        NativeMemory.Clear(_data, (nuint)(_blockFloats * blocks * sizeof(float)));
+        // calloc maps a large pool as untouched zero pages: memory becomes resident only as blocks are
+        // first written, so an idle server does not hold its whole pool.
+        _allocation = NativeMemory.AllocZeroed((nuint)(_blockFloats * blocks * sizeof(float) + 63));
+        _data = (float*)(((nint)_allocation + 63) & ~(nint)63);
     }
 
     public int Layers { get; }
@@ -60,7 +63,8 @@ public sealed unsafe class PagedKvCache : IDisposable
 
     public void Dispose()
     {
-        NativeMemory.AlignedFree(_data);
+        NativeMemory.Free(_allocation);
+        _allocation = null;
         _data = null;
     }
 }
