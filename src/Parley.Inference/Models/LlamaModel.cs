@@ -120,7 +120,7 @@ public sealed unsafe class LlamaModel : IDisposable
         if (batch.LogitRows == 0) return;
         fixed (float* y = logits)
         {
-            Project(Weights.Output, _s.Xn, batch.LogitRows, y);
+            Project(_s.Xn, batch.LogitRows, new Projection(Weights.Output, y));
         }
     }
 
@@ -130,9 +130,7 @@ public sealed unsafe class LlamaModel : IDisposable
         int n = batch.TokenCount;
         int d = c.EmbeddingLength;
         for (int t = 0; t < n; t++) Ops.RmsNorm(_s.X + (long)t * d, w.AttnNorm, _s.Xn + (long)t * d, d, c.RmsEpsilon);
-        Project(w.Wq, _s.Xn, n, _s.Q, w.Bq);
-        Project(w.Wk, _s.Xn, n, _s.K, w.Bk, sameInput: true);
-        Project(w.Wv, _s.Xn, n, _s.V, w.Bv, sameInput: true);
+        Project(_s.Xn, n, new(w.Wq, _s.Q, w.Bq), new(w.Wk, _s.K, w.Bk), new(w.Wv, _s.V, w.Bv));
 
         foreach (var seg in batch.Segments)
         {
@@ -154,37 +152,51 @@ public sealed unsafe class LlamaModel : IDisposable
 
         _attention.Run(_pool, l);
 
-        Project(w.Wo, _s.Attn, n, _s.Proj);
+        Project(_s.Attn, n, new Projection(w.Wo, _s.Proj));
         for (int t = 0; t < n; t++) Ops.Add(_s.X + (long)t * d, _s.Proj + (long)t * d, d);
 
         for (int t = 0; t < n; t++) Ops.RmsNorm(_s.X + (long)t * d, w.FfnNorm, _s.Xn + (long)t * d, d, c.RmsEpsilon);
-        Project(w.WGate, _s.Xn, n, _s.Gate);
-        Project(w.WUp, _s.Xn, n, _s.Up, sameInput: true);
+        Project(_s.Xn, n, new(w.WGate, _s.Gate), new(w.WUp, _s.Up));
         int ff = c.FeedForwardLength;
         if (n == 1) Ops.SwiGlu(_s.Gate, _s.Up, ff);
         else _rows.For(n, t => Ops.SwiGlu(_s.Gate + (long)t * ff, _s.Up + (long)t * ff, ff), ff);
-        Project(w.WDown, _s.Gate, n, _s.Proj);
+        Project(_s.Gate, n, new Projection(w.WDown, _s.Proj));
         for (int t = 0; t < n; t++) Ops.Add(_s.X + (long)t * d, _s.Proj + (long)t * d, d);
     }
 
     /// <summary>
-    /// y = W·x (+ bias) for n rows. With <paramref name="sameInput"/> the activations converted for
-    /// the previous product are reused when they are already in this weight's dot type.
+    /// y = W·x (+ bias) for n rows of x, for each projection. Consecutive projections whose weights
+    /// take the same activation type share one conversion of x and one pool run.
     /// </summary>
-    private void Project(WeightMatrix w, float* x, int n, float* y, float* bias = null, bool sameInput = false)
+    private void Project(float* x, int n, params ReadOnlySpan<Projection> projections)
     {
-        var type = ActivationLayout.For(w.Type);
         var act = _s.Activations;
-        if (!sameInput || act.Type != type)
+        Span<Product> products = stackalloc Product[projections.Length];
+        for (int i = 0; i < projections.Length;)
         {
-            act.Load(type, x, n, w.Cols, _rows);
+            var type = ActivationLayout.For(projections[i].W.Type);
+            act.Load(type, x, n, projections[i].W.Cols, _rows);
+            int count = 0;
+            for (; i < projections.Length && ActivationLayout.For(projections[i].W.Type) == type; i++)
+            {
+                products[count++] = new Product(projections[i].W, projections[i].Y, projections[i].W.Rows);
+            }
+
+            _matmul.Run(products[..count], act);
         }
 
-        _matmul.Run(w, act, y, w.Rows);
-        if (bias != null)
+        foreach (var p in projections)
         {
-            for (int t = 0; t < n; t++) Ops.Add(y + (long)t * w.Rows, bias, w.Rows);
+            if (p.Bias == null) continue;
+            for (int t = 0; t < n; t++) Ops.Add(p.Y + (long)t * p.W.Rows, p.Bias, p.W.Rows);
         }
+    }
+
+    private readonly struct Projection(WeightMatrix w, float* y, float* bias = null)
+    {
+        public WeightMatrix W { get; } = w;
+        public float* Y { get; } = y;
+        public float* Bias { get; } = bias;
     }
 
     public void Dispose()

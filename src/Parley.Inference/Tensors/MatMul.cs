@@ -20,15 +20,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
     private readonly WorkerPool _pool;
     private readonly KernelLevel _level;
-    private WeightMatrix _w;
+    private Part[] _parts = new Part[3];
+    private int _partCount;
     private ActivationBuffer? _x;
-    private float* _y;
-    private int _yStride;
-    private delegate*<byte*, byte*, int, float> _dot;
-    private delegate*<byte*, int, byte*, int, int, float*, int, void> _tile4x4;
-    private delegate*<byte*, int, byte*, int, int, float*, int, void> _tile4x1;
-    private int _chunkRows;
-    private bool _widen;
     private float* _xWide;
     private long _xWideFloats;
     private readonly nint[] _rowsWide;
@@ -42,47 +36,70 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
     }
 
     /// <summary>Multiplies; <paramref name="x"/> must already hold the activations in <paramref name="w"/>'s dot type.</summary>
-    public void Run(WeightMatrix w, ActivationBuffer x, float* y, int yStride)
+    public void Run(WeightMatrix w, ActivationBuffer x, float* y, int yStride) => Run([new Product(w, y, yStride)], x);
+
+    /// <summary>
+    /// Several products of the same activations (the Q, K and V projections; gate and up) in one
+    /// pool run, so the threads meet once instead of once per product. Each product's results are
+    /// those it gives alone.
+    /// </summary>
+    public void Run(ReadOnlySpan<Product> products, ActivationBuffer x)
     {
+        if (products.Length > _parts.Length) _parts = new Part[products.Length];
+        bool widen = false;
+        int chunks = 0;
+        for (int i = 0; i < products.Length; i++)
+        {
+            var part = Prepare(products[i], x, chunks);
+            widen |= part.Widen;
+            chunks += (part.W.Rows + part.ChunkRows - 1) / part.ChunkRows;
+            _parts[i] = part;
+        }
+
+        _partCount = products.Length;
+        _x = x;
+        if (widen) WidenActivations(x);
+        _pool.Run(this, chunks);
+        _x = null;
+    }
+
+    /// <summary>One product of a run: its kernels, and its chunks from <paramref name="firstChunk"/> on.</summary>
+    private Part Prepare(Product p, ActivationBuffer x, int firstChunk)
+    {
+        var w = p.W;
         if (x.Type != ActivationLayout.For(w.Type) || x.Cols != w.Cols)
         {
             throw new ArgumentException($"activations are {x.Type}×{x.Cols}, the weights need {ActivationLayout.For(w.Type)}×{w.Cols}");
         }
 
-        _w = w;
-        _x = x;
-        _y = y;
-        _yStride = yStride;
-        _dot = VecDot.Get(w.Type, _level);
+        var part = new Part { W = w, Y = p.Y, YStride = p.YStride, FirstChunk = firstChunk, Dot = VecDot.Get(w.Type, _level) };
         bool tiles = _level >= KernelLevel.Vector256;
-        _tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
-        _tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
+        part.Tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
+        part.Tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
         var wide = _level >= KernelLevel.Vector512 ? TileDot512.Get4x4(w.Type) : null;
-        if (wide != null) _tile4x4 = wide;
+        if (wide != null) part.Tile4x4 = wide;
         if (Q4_0Interleaved.Applies(w))
         {
-            _dot = Q4_0Interleaved.RowDot;
-            _tile4x4 = tiles ? Q4_0Interleaved.Tile4x4 : null;
-            _tile4x1 = tiles ? Q4_0Interleaved.Tile4x1 : null;
+            part.Dot = Q4_0Interleaved.RowDot;
+            part.Tile4x4 = tiles ? Q4_0Interleaved.Tile4x4 : null;
+            part.Tile4x1 = tiles ? Q4_0Interleaved.Tile4x1 : null;
         }
         else if (Q4_KInterleaved.Applies(w))
         {
-            _dot = Q4_KInterleaved.RowDot;
-            _tile4x4 = tiles ? Q4_KInterleaved.Tile4x4 : null;
-            _tile4x1 = tiles ? Q4_KInterleaved.Tile4x1 : null;
+            part.Dot = Q4_KInterleaved.RowDot;
+            part.Tile4x4 = tiles ? Q4_KInterleaved.Tile4x4 : null;
+            part.Tile4x1 = tiles ? Q4_KInterleaved.Tile4x1 : null;
         }
-        else if (tiles && _tile4x4 == null && _tile4x1 == null)
+        else if (tiles && part.Tile4x4 == null && part.Tile4x1 == null)
         {
-            _tile4x4 = TileDotK256.Get4x4(w.Type);
-            _tile4x1 = TileDotK256.Get4x1(w.Type);
+            part.Tile4x4 = TileDotK256.Get4x4(w.Type);
+            part.Tile4x1 = TileDotK256.Get4x1(w.Type);
         }
 
-        _widen = _tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1;
-        if (_widen) WidenActivations(x);
+        part.Widen = part.Tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1;
         int rowsPerChunk = (w.Rows + _pool.Threads * ChunksPerThread - 1) / (_pool.Threads * ChunksPerThread);
-        _chunkRows = Math.Max(1, (rowsPerChunk + RowTile - 1) / RowTile) * RowTile;
-        _pool.Run(this, (w.Rows + _chunkRows - 1) / _chunkRows);
-        _x = null;
+        part.ChunkRows = Math.Max(1, (rowsPerChunk + RowTile - 1) / RowTile) * RowTile;
+        return part;
     }
 
     private void WidenActivations(ActivationBuffer x)
@@ -110,27 +127,33 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
     public void Execute(int participant, int chunk)
     {
-        int start = chunk * _chunkRows, end = Math.Min(_w.Rows, start + _chunkRows);
+        int p = _partCount - 1;
+        while (_parts[p].FirstChunk > chunk) p--;
+        ref readonly var part = ref _parts[p];
+        var w = part.W;
+        float* y = part.Y;
+        int yStride = part.YStride;
+        int start = (chunk - part.FirstChunk) * part.ChunkRows, end = Math.Min(w.Rows, start + part.ChunkRows);
         var x = _x!;
-        int k = _w.Cols, batch = x.Count;
+        int k = w.Cols, batch = x.Count;
         for (int r0 = start; r0 < end; r0 += RowTile)
         {
             int r1 = Math.Min(end, r0 + RowTile);
-            if (_widen)
+            if (part.Widen)
             {
-                WideTile(r0, r1, (float*)_rowsWide[participant], k, batch);
+                WideTile(in part, r0, r1, (float*)_rowsWide[participant], k, batch);
                 continue;
             }
 
-            int tiled = _tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
+            int tiled = part.Tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
             int b = 0;
-            if (_tile4x4 != null)
+            if (part.Tile4x4 != null)
             {
                 for (; b + 4 <= batch; b += 4)
                 {
                     for (int r = r0; r < tiled; r += 4)
                     {
-                        _tile4x4(_w.Row(r), _w.RowBytes, x.Row(b), x.Stride, k, _y + (long)b * _yStride + r, _yStride);
+                        part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
                     }
                 }
             }
@@ -138,31 +161,46 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             for (; b < batch; b++)
             {
                 byte* xa = x.Row(b);
-                float* yb = _y + (long)b * _yStride;
-                for (int r = r0; r < tiled; r += 4) _tile4x1(_w.Row(r), _w.RowBytes, xa, 0, k, yb + r, 0);
+                float* yb = y + (long)b * yStride;
+                for (int r = r0; r < tiled; r += 4) part.Tile4x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
             }
 
             for (b = 0; b < batch; b++)
             {
                 byte* xa = x.Row(b);
-                float* yb = _y + (long)b * _yStride;
-                for (int r = tiled; r < r1; r++) yb[r] = _dot(_w.Row(r), xa, k);
+                float* yb = y + (long)b * yStride;
+                for (int r = tiled; r < r1; r++) yb[r] = part.Dot(w.Row(r), xa, k);
             }
         }
     }
 
     /// <summary>Rows r0..r1 of F16 weights, widened once, against every widened token; leftover rows take the F16 row dot.</summary>
-    private void WideTile(int r0, int r1, float* rows, int k, int batch)
+    private void WideTile(in Part part, int r0, int r1, float* rows, int k, int batch)
     {
+        var w = part.W;
         int tiled = r0 + ((r1 - r0) & ~3);
-        for (int r = r0; r < tiled; r++) Fp16.ToFloat(new ReadOnlySpan<ushort>(_w.Row(r), k), new Span<float>(rows + (long)(r - r0) * k, k));
+        for (int r = r0; r < tiled; r++) Fp16.ToFloat(new ReadOnlySpan<ushort>(w.Row(r), k), new Span<float>(rows + (long)(r - r0) * k, k));
         for (int b = 0; b < batch; b++)
         {
             float* xb = _xWide + (long)b * k;
-            float* yb = _y + (long)b * _yStride;
+            float* yb = part.Y + (long)b * part.YStride;
             for (int r = r0; r < tiled; r += 4) TileDotF16.Rows4Tokens1Wide(rows + (long)(r - r0) * k, k, xb, yb + r);
-            for (int r = tiled; r < r1; r++) yb[r] = _dot(_w.Row(r), _x!.Row(b), k);
+            for (int r = tiled; r < r1; r++) yb[r] = part.Dot(w.Row(r), _x!.Row(b), k);
         }
+    }
+
+    /// <summary>A product of a run, with the kernels chosen for its weight type.</summary>
+    private struct Part
+    {
+        public WeightMatrix W;
+        public float* Y;
+        public int YStride;
+        public int FirstChunk;
+        public int ChunkRows;
+        public bool Widen;
+        public delegate*<byte*, byte*, int, float> Dot;
+        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4;
+        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1;
     }
 
     public void Dispose()
@@ -178,4 +216,12 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
         _rowsWideFloats = 0;
     }
+}
+
+/// <summary>One product of a <see cref="MatMul"/> run: y[b · yStride + n] = W[n, :] · x[b, :].</summary>
+public readonly unsafe struct Product(WeightMatrix w, float* y, int yStride)
+{
+    public WeightMatrix W { get; } = w;
+    public float* Y { get; } = y;
+    public int YStride { get; } = yStride;
 }
