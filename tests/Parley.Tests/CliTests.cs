@@ -90,7 +90,8 @@ public sealed class CliTests : IDisposable
             Assert.True(code == 0, err + output);
             var r = JsonDocument.Parse(output).RootElement;
             Assert.Equal(0, r.GetProperty("failed").GetInt32());
-            Assert.Equal(6, r.GetProperty("completed").GetInt32());
+            Assert.Equal(6, r.GetProperty("completed").GetInt32()); // the warm-up round (one request per client) is not counted
+            Assert.Equal(3, r.GetProperty("warmup_requests").GetInt32());
             Assert.True(r.GetProperty("output_tokens_per_second").GetDouble() > 0);
             Assert.True(r.GetProperty("request_throughput").GetDouble() > 0);
             foreach (var p in new[] { "p50", "p90", "p99" })
@@ -100,6 +101,10 @@ public sealed class CliTests : IDisposable
             }
 
             Assert.True(r.GetProperty("ttft_ms").GetProperty("p50").GetDouble() <= r.GetProperty("ttft_ms").GetProperty("p99").GetDouble());
+
+            (code, _, err) = Run("bench", "serve", "--url", url, "--warmup", "-1");
+            Assert.Equal(2, code);
+            Assert.Contains("--warmup", err);
         }
         finally
         {

@@ -25,15 +25,16 @@ public sealed class ServingLoad(HttpClient http, string model, int promptWords, 
         "story", "fact", "month", "lot", "right", "study", "book", "eye", "job", "word", "business", "issue", "side", "kind",
     ];
 
-    public async Task<(List<RequestSample> Samples, TimeSpan Duration)> RunAsync(int concurrency, int requests, CancellationToken ct)
+    /// <summary>Requests <paramref name="firstIndex"/> onwards (each index its own prompt), <paramref name="concurrency"/> at a time.</summary>
+    public async Task<(List<RequestSample> Samples, TimeSpan Duration)> RunAsync(int concurrency, int requests, CancellationToken ct, int firstIndex = 0)
     {
         var samples = new List<RequestSample>();
-        int next = -1;
+        int next = firstIndex - 1, end = firstIndex + requests;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
             int i;
-            while ((i = Interlocked.Increment(ref next)) < requests)
+            while ((i = Interlocked.Increment(ref next)) < end)
             {
                 var sample = await OneAsync(i, ct);
                 lock (samples) samples.Add(sample);

@@ -7,8 +7,11 @@ namespace Parley.Commands;
 
 /// <summary>
 /// parley bench serve --url URL [--model ID] [--concurrency 16] [--requests 64] [--prompt-tokens 128]
-/// [--output-tokens 128] [--temperature 0] [--seed S] [--api-key KEY] [--json]: request throughput, output tokens/s, time to first token and
+/// [--output-tokens 128] [--temperature 0] [--seed S] [--warmup N] [--api-key KEY] [--json]: request throughput, output tokens/s, time to first token and
 /// inter-token latency (p50/p90/p99) of a running server, as vLLM's serving benchmark reports them.
+/// The load generator usually shares the machine with the server, so it first sends a warm-up round
+/// (by default one request per client, with prompts of their own): otherwise its own JIT compiling
+/// its HTTP and JSON code in the background takes cores from the server while the clock runs.
 /// </summary>
 public static class ServeBenchCommand
 {
@@ -23,11 +26,13 @@ public static class ServeBenchCommand
         int outputTokens = a.Int(128, "--output-tokens");
         float temperature = a.Float(0f, "--temperature");
         int seed = a.Int(Random.Shared.Next(), "--seed");
+        int warmup = a.Int(concurrency, "--warmup");
         bool json = a.Flag("--json");
         // A server with accounts wants an API key (created under Settings → API keys), as OpenAI's clients take it.
         string? key = a.String("--api-key") ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY");
         a.RejectUnknown();
         if (concurrency < 1 || requests < 1 || promptTokens < 1 || outputTokens < 1) throw new CliException("--concurrency, --requests, --prompt-tokens and --output-tokens must be 1 or more");
+        if (warmup < 0) throw new CliException("--warmup must be 0 or more");
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseUri)) throw new CliException($"not a URL: {url}");
 
         using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromMinutes(30) };
@@ -41,7 +46,9 @@ public static class ServeBenchCommand
             throw new CliException($"cannot reach {baseUri}: {e.Message}");
         }
 
-        var (samples, duration) = new ServingLoad(http, model, promptTokens, outputTokens, temperature, seed).RunAsync(concurrency, requests, CancellationToken.None).GetAwaiter().GetResult();
+        var load = new ServingLoad(http, model, promptTokens, outputTokens, temperature, seed);
+        if (warmup > 0) load.RunAsync(concurrency, warmup, CancellationToken.None, firstIndex: requests).GetAwaiter().GetResult();
+        var (samples, duration) = load.RunAsync(concurrency, requests, CancellationToken.None).GetAwaiter().GetResult();
         var ok = samples.Where(s => !s.Failed).ToList();
         var ttft = ok.Select(s => s.TtftMs).ToList();
         var itl = ok.SelectMany(s => s.ItlMs).ToList();
@@ -50,6 +57,7 @@ public static class ServeBenchCommand
             model,
             concurrency,
             requests,
+            warmup_requests = warmup,
             seed,
             completed = ok.Count,
             failed = samples.Count - ok.Count,
