@@ -86,12 +86,12 @@ public sealed class CliTests : IDisposable
         {
             string url = ParleyServer.Address(app).ToString();
             var (code, output, err) = await Task.Run(() =>
-                Run("bench", "serve", "--url", url, "--concurrency", "3", "--requests", "6", "--prompt-tokens", "16", "--output-tokens", "8", "--json"));
+                Run("bench", "serve", "--url", url, "--concurrency", "3", "--requests", "6", "--prompt-tokens", "16", "--output-tokens", "8", "--warmup", "0.2", "--json"));
             Assert.True(code == 0, err + output);
             var r = JsonDocument.Parse(output).RootElement;
             Assert.Equal(0, r.GetProperty("failed").GetInt32());
-            Assert.Equal(6, r.GetProperty("completed").GetInt32()); // the warm-up round (one request per client) is not counted
-            Assert.Equal(3, r.GetProperty("warmup_requests").GetInt32());
+            Assert.Equal(6, r.GetProperty("completed").GetInt32()); // warm-up requests are not counted
+            Assert.True(r.GetProperty("warmup_requests").GetInt32() >= 3);
             Assert.True(r.GetProperty("output_tokens_per_second").GetDouble() > 0);
             Assert.True(r.GetProperty("request_throughput").GetDouble() > 0);
             foreach (var p in new[] { "p50", "p90", "p99" })

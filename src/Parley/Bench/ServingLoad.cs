@@ -25,22 +25,37 @@ public sealed class ServingLoad(HttpClient http, string model, int promptWords, 
         "story", "fact", "month", "lot", "right", "study", "book", "eye", "job", "word", "business", "issue", "side", "kind",
     ];
 
-    /// <summary>Requests <paramref name="firstIndex"/> onwards (each index its own prompt), <paramref name="concurrency"/> at a time.</summary>
-    public async Task<(List<RequestSample> Samples, TimeSpan Duration)> RunAsync(int concurrency, int requests, CancellationToken ct, int firstIndex = 0)
+    public async Task<(List<RequestSample> Samples, TimeSpan Duration)> RunAsync(int concurrency, int requests, CancellationToken ct)
     {
         var samples = new List<RequestSample>();
-        int next = firstIndex - 1, end = firstIndex + requests;
+        int next = -1;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
             int i;
-            while ((i = Interlocked.Increment(ref next)) < end)
+            while ((i = Interlocked.Increment(ref next)) < requests)
             {
                 var sample = await OneAsync(i, ct);
                 lock (samples) samples.Add(sample);
             }
         }));
         return (samples, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="concurrency"/> requests in flight for <paramref name="duration"/>, with
+    /// prompts from index <paramref name="firstIndex"/> on (so none of them is a measured request's
+    /// prefix); returns how many were sent.
+    /// </summary>
+    public async Task<int> WarmUpAsync(int concurrency, TimeSpan duration, int firstIndex, CancellationToken ct)
+    {
+        int next = firstIndex - 1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            while (clock.Elapsed < duration) await OneAsync(Interlocked.Increment(ref next), ct);
+        }));
+        return next - firstIndex + 1;
     }
 
     private string Prompt(int index)
