@@ -130,6 +130,34 @@ public unsafe class KernelTests
         }
     }
 
+    /// <summary>Q6_K's VNNI kernel must give the bits of the AVX2 one (ggml's order) on every row, not just come near them.</summary>
+    [Fact]
+    public void Q6KVnniKernelGivesTheAvx2KernelsBits()
+    {
+        if (!System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) return;
+        var r = new Random(61);
+        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)ActivationLayout.RowStride(DotType.Q8K, K), 64);
+        try
+        {
+            for (int trial = 0; trial < 200; trial++)
+            {
+                var w = RandomRow(GgmlType.Q6_K, r);
+                var x = RandomActivations(r);
+                if (trial % 10 == 0) Array.Clear(x, 0, 256); // an all-zero super-block
+                ActivationQuantizer.QuantizeRow(DotType.Q8K, x, act);
+                fixed (byte* wp = w)
+                {
+                    float avx2 = VecDotK256.Q6_KAvx2(wp, act, K), vnni = VecDotK256.Q6_KVnni(wp, act, K);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(avx2), BitConverter.SingleToInt32Bits(vnni));
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(act);
+        }
+    }
+
     /// <summary>The vectorized Q8 quantizer must write the scalar one's bytes: scales, sums, quants and quad sums.</summary>
     [Fact]
     public void VectorQ8QuantizationEqualsTheScalarOne()

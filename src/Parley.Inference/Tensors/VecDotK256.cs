@@ -31,12 +31,16 @@ internal static unsafe class VecDotK256
     /// <summary>Eight zeros then eight ones: with 2i added, the shuffle that spreads bytes 2i and 2i+1 over the two halves.</summary>
     private static readonly Vector128<sbyte> PairIndices = Vector128.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, (sbyte)1);
 
+    /// <summary>Q6_K in ggml's AVX2 order, with VNNI where the CPU has it (the JIT keeps only one branch).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Q6_K(byte* w, byte* a, int k) => AvxVnni.IsSupported ? Q6_KVnni(w, a, k) : Q6_KAvx2(w, a, k);
+
     /// <summary>
     /// Q6_K block (210 bytes): ql[128] low nibbles, qh[64] two high bits each, 16 int8 scales, half d.
     /// Per 128 values: four vectors of 6-bit quants, maddubs with the activations minus 32·activations,
     /// scaled per 16 values with madd, summed into eight int32 lanes; one FMA by d per super-block.
     /// </summary>
-    internal static float Q6_K(byte* w, byte* a, int k)
+    internal static float Q6_KAvx2(byte* w, byte* a, int k)
     {
         int nb = k / 256;
         float* yd = (float*)a;
@@ -87,6 +91,61 @@ internal static unsafe class VecDotK256
 
         return VecDot256.HorizontalSum(acc);
     }
+
+    /// <summary>
+    /// Q6_K with VNNI. Every int32 lane ends up holding what it holds in ggml's AVX2 kernel above,
+    /// Σ scale·(q − 32)·y over its four bytes of each 32-value vector, and the float work is the
+    /// same, so the result is bit for bit the same. The integer work is cheaper: one VPDPBUSD
+    /// starting from the activations' precomputed −32·Σy, then one multiply by the scale, in place
+    /// of two maddubs, a subtraction and a madd; and the high bits are moved into place with one
+    /// shift and mask each.
+    /// </summary>
+    internal static float Q6_KVnni(byte* w, byte* a, int k)
+    {
+        int nb = k / 256;
+        float* yd = (float*)a;
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        int* offsetSums = (int*)(a + ActivationLayout.Q6OffsetSumsOffset(k));
+        var m4 = Vector256.Create((byte)0x0F);
+        var m30 = Vector256.Create((byte)0x30);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < nb; b++, w += 210)
+        {
+            float d = yd[b] * Fp16.ToFloat(*(ushort*)(w + 208));
+            byte* ql = w;
+            byte* qh = w + 128;
+            sbyte* q8 = qs + 256 * b;
+            int* o = offsetSums + 64 * b;
+            var scales = Vector128.Load((sbyte*)(w + 192));
+            var sumi = Vector256<int>.Zero;
+            for (int j = 0; j < 2; j++, ql += 64, qh += 32, q8 += 128, o += 32)
+            {
+                // Scales 8j..8j+7 as int32; vector v of this half takes 8j+2v on its first sixteen bytes and 8j+2v+1 on the rest.
+                var s = Avx2.ConvertToVector256Int32(j == 0 ? scales : Sse2.ShiftRightLogical128BitLane(scales, 8));
+                var bits1 = Vector256.Load(ql);
+                var bits2 = Vector256.Load(ql + 32);
+                var high = Vector256.Load(qh).AsUInt16();
+                var q0 = (bits1 & m4) | ((high << 4).AsByte() & m30);
+                var q1 = (bits2 & m4) | ((high << 2).AsByte() & m30);
+                var q2 = ((bits1.AsUInt16() >>> 4).AsByte() & m4) | (high.AsByte() & m30);
+                var q3 = ((bits2.AsUInt16() >>> 4).AsByte() & m4) | ((high >>> 2).AsByte() & m30);
+                var l0 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o), q0, Vector256.Load(q8));
+                var l1 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 8), q1, Vector256.Load(q8 + 32));
+                var l2 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 16), q2, Vector256.Load(q8 + 64));
+                var l3 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 24), q3, Vector256.Load(q8 + 96));
+                sumi += l0 * Avx2.PermuteVar8x32(s, ScaleLanes(0)) + l1 * Avx2.PermuteVar8x32(s, ScaleLanes(1));
+                sumi += l2 * Avx2.PermuteVar8x32(s, ScaleLanes(2)) + l3 * Avx2.PermuteVar8x32(s, ScaleLanes(3));
+            }
+
+            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
+        }
+
+        return VecDot256.HorizontalSum(acc);
+    }
+
+    /// <summary>Lane indices 2v four times, then 2v+1 four times.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ScaleLanes(int v) => Vector256.Create(2 * v, 2 * v, 2 * v, 2 * v, 2 * v + 1, 2 * v + 1, 2 * v + 1, 2 * v + 1);
 
     /// <summary>The eight scales (bytes 0..7) and eight mins (8..15) of a Q4_K or Q5_K block, widened to int16, as ggml unpacks them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
