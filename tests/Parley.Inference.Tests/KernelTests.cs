@@ -130,25 +130,43 @@ public unsafe class KernelTests
         }
     }
 
-    /// <summary>Q6_K's VNNI kernel must give the bits of the AVX2 one (ggml's order) on every row, not just come near them.</summary>
+    /// <summary>
+    /// Q6_K's VNNI kernels (row dot and two-row, four-token tile) must give the bits of the AVX2 ones
+    /// (ggml's order) for every (row, token), not just come near them: on a CPU with VNNI the AVX2
+    /// ones run nowhere else.
+    /// </summary>
     [Fact]
-    public void Q6KVnniKernelGivesTheAvx2KernelsBits()
+    public void Q6KVnniKernelsGiveTheAvx2KernelsBits()
     {
         if (!System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) return;
         var r = new Random(61);
-        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)ActivationLayout.RowStride(DotType.Q8K, K), 64);
+        int stride = ActivationLayout.RowStride(DotType.Q8K, K);
+        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)(4 * stride), 64);
+        float* avx2 = stackalloc float[8], vnni = stackalloc float[8];
         try
         {
-            for (int trial = 0; trial < 200; trial++)
+            for (int trial = 0; trial < 50; trial++)
             {
-                var w = RandomRow(GgmlType.Q6_K, r);
-                var x = RandomActivations(r);
-                if (trial % 10 == 0) Array.Clear(x, 0, 256); // an all-zero super-block
-                ActivationQuantizer.QuantizeRow(DotType.Q8K, x, act);
+                var w = RandomRow(GgmlType.Q6_K, r).Concat(RandomRow(GgmlType.Q6_K, r)).ToArray();
+                int rowBytes = w.Length / 2;
+                for (int t = 0; t < 4; t++)
+                {
+                    var x = RandomActivations(r);
+                    if ((trial + t) % 10 == 0) Array.Clear(x, 0, 256); // an all-zero super-block
+                    ActivationQuantizer.QuantizeRow(DotType.Q8K, x, act + t * stride);
+                }
+
                 fixed (byte* wp = w)
                 {
-                    float avx2 = VecDotK256.Q6_KAvx2(wp, act, K), vnni = VecDotK256.Q6_KVnni(wp, act, K);
-                    Assert.Equal(BitConverter.SingleToInt32Bits(avx2), BitConverter.SingleToInt32Bits(vnni));
+                    TileDotK256.Q6KRows2Tokens4(wp, rowBytes, act, stride, K, avx2, 2);
+                    TileDotK256.Q6KRows2Tokens4Vnni(wp, rowBytes, act, stride, K, vnni, 2);
+                    for (int i = 0; i < 8; i++)
+                    {
+                        byte* row = wp + i % 2 * rowBytes, a = act + i / 2 * stride;
+                        Assert.Equal(BitConverter.SingleToInt32Bits(avx2[i]), BitConverter.SingleToInt32Bits(vnni[i]));
+                        Assert.Equal(BitConverter.SingleToInt32Bits(VecDotK256.Q6_KAvx2(row, a, K)), BitConverter.SingleToInt32Bits(VecDotK256.Q6_KVnni(row, a, K)));
+                        Assert.Equal(BitConverter.SingleToInt32Bits(avx2[i]), BitConverter.SingleToInt32Bits(VecDotK256.Q6_KAvx2(row, a, K)));
+                    }
                 }
             }
         }

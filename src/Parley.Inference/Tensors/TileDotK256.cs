@@ -70,7 +70,11 @@ internal static unsafe class TileDotK256
         public static int QsOffset => 0;
         public static bool HasFifthBit => false;
         public static float Dot(byte* w, byte* a, int k) => VecDotK256.Q6_K(w, a, k);
-        public static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) => Q6KRows2Tokens4(w, wStride, a, aStride, k, y, yStride);
+        public static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+        {
+            if (AvxVnni.IsSupported) Q6KRows2Tokens4Vnni(w, wStride, a, aStride, k, y, yStride);
+            else Q6KRows2Tokens4(w, wStride, a, aStride, k, y, yStride);
+        }
     }
 
     private static void Rows4Tokens1<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
@@ -256,7 +260,7 @@ internal static unsafe class TileDotK256
         y[3 * yStride + 1] = q5 ? VecDot256.HorizontalSum(acc13) + summs13 : VecDotK256.FinishQ4K(acc13, accM13);
     }
 
-    private static void Q6KRows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    internal static void Q6KRows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
     {
         int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
         var m4 = Vector256.Create((byte)0x0F);
@@ -394,6 +398,62 @@ internal static unsafe class TileDotK256
         y[2 * yStride + 0] = VecDot256.HorizontalSum(acc02);
         y[2 * yStride + 1] = VecDot256.HorizontalSum(acc12);
         y[3 * yStride + 0] = VecDot256.HorizontalSum(acc03);
+        y[3 * yStride + 1] = VecDot256.HorizontalSum(acc13);
+    }
+
+    /// <summary>
+    /// <see cref="Q6KRows2Tokens4"/> with VNNI, every lane as <see cref="VecDotK256.Q6_KVnni"/> fills it:
+    /// each half block's quants and scales are unpacked once for the four tokens.
+    /// </summary>
+    internal static void Q6KRows2Tokens4Vnni(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k), oo = ActivationLayout.Q6OffsetSumsOffset(k);
+        byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
+        Vector256<float> acc00 = default, acc01 = default, acc02 = default, acc03 = default;
+        Vector256<float> acc10 = default, acc11 = default, acc12 = default, acc13 = default;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* w0 = w + 210 * b, w1 = w0 + wStride;
+            Vector256<int> s00 = default, s01 = default, s02 = default, s03 = default;
+            Vector256<int> s10 = default, s11 = default, s12 = default, s13 = default;
+            for (int j = 0; j < 2; j++)
+            {
+                VecDotK256.Q6Quants(w0, j, out var q00, out var q10, out var q20, out var q30);
+                VecDotK256.Q6Scales(w0, j, out var sa0, out var sb0, out var sc0, out var sd0);
+                VecDotK256.Q6Quants(w1, j, out var q01, out var q11, out var q21, out var q31);
+                VecDotK256.Q6Scales(w1, j, out var sa1, out var sb1, out var sc1, out var sd1);
+                int at = 256 * b + 128 * j;
+                sbyte* y0 = (sbyte*)(a0 + qo) + at, y1 = (sbyte*)(a1 + qo) + at, y2 = (sbyte*)(a2 + qo) + at, y3 = (sbyte*)(a3 + qo) + at;
+                int* o0 = (int*)(a0 + oo) + at / 4, o1 = (int*)(a1 + oo) + at / 4, o2 = (int*)(a2 + oo) + at / 4, o3 = (int*)(a3 + oo) + at / 4;
+                s00 += VecDotK256.Q6Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y0, o0);
+                s10 += VecDotK256.Q6Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y0, o0);
+                s01 += VecDotK256.Q6Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y1, o1);
+                s11 += VecDotK256.Q6Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y1, o1);
+                s02 += VecDotK256.Q6Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y2, o2);
+                s12 += VecDotK256.Q6Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y2, o2);
+                s03 += VecDotK256.Q6Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y3, o3);
+                s13 += VecDotK256.Q6Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y3, o3);
+            }
+
+            float d0 = Fp16.ToFloat(*(ushort*)(w0 + 208)), d1 = Fp16.ToFloat(*(ushort*)(w1 + 208));
+            float e0 = ((float*)a0)[b], e1 = ((float*)a1)[b], e2 = ((float*)a2)[b], e3 = ((float*)a3)[b];
+            acc00 = Fma.MultiplyAdd(Vector256.Create(e0 * d0), Avx.ConvertToVector256Single(s00), acc00);
+            acc01 = Fma.MultiplyAdd(Vector256.Create(e1 * d0), Avx.ConvertToVector256Single(s01), acc01);
+            acc02 = Fma.MultiplyAdd(Vector256.Create(e2 * d0), Avx.ConvertToVector256Single(s02), acc02);
+            acc03 = Fma.MultiplyAdd(Vector256.Create(e3 * d0), Avx.ConvertToVector256Single(s03), acc03);
+            acc10 = Fma.MultiplyAdd(Vector256.Create(e0 * d1), Avx.ConvertToVector256Single(s10), acc10);
+            acc11 = Fma.MultiplyAdd(Vector256.Create(e1 * d1), Avx.ConvertToVector256Single(s11), acc11);
+            acc12 = Fma.MultiplyAdd(Vector256.Create(e2 * d1), Avx.ConvertToVector256Single(s12), acc12);
+            acc13 = Fma.MultiplyAdd(Vector256.Create(e3 * d1), Avx.ConvertToVector256Single(s13), acc13);
+        }
+
+        y[0] = VecDot256.HorizontalSum(acc00);
+        y[1] = VecDot256.HorizontalSum(acc10);
+        y[yStride] = VecDot256.HorizontalSum(acc01);
+        y[yStride + 1] = VecDot256.HorizontalSum(acc11);
+        y[2 * yStride] = VecDot256.HorizontalSum(acc02);
+        y[2 * yStride + 1] = VecDot256.HorizontalSum(acc12);
+        y[3 * yStride] = VecDot256.HorizontalSum(acc03);
         y[3 * yStride + 1] = VecDot256.HorizontalSum(acc13);
     }
 }

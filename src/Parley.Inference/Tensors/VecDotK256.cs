@@ -106,35 +106,17 @@ internal static unsafe class VecDotK256
         float* yd = (float*)a;
         sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
         int* offsetSums = (int*)(a + ActivationLayout.Q6OffsetSumsOffset(k));
-        var m4 = Vector256.Create((byte)0x0F);
-        var m30 = Vector256.Create((byte)0x30);
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < nb; b++, w += 210)
         {
             float d = yd[b] * Fp16.ToFloat(*(ushort*)(w + 208));
-            byte* ql = w;
-            byte* qh = w + 128;
-            sbyte* q8 = qs + 256 * b;
-            int* o = offsetSums + 64 * b;
-            var scales = Vector128.Load((sbyte*)(w + 192));
             var sumi = Vector256<int>.Zero;
-            for (int j = 0; j < 2; j++, ql += 64, qh += 32, q8 += 128, o += 32)
+            for (int j = 0; j < 2; j++)
             {
-                // Scales 8j..8j+7 as int32; vector v of this half takes 8j+2v on its first sixteen bytes and 8j+2v+1 on the rest.
-                var s = Avx2.ConvertToVector256Int32(j == 0 ? scales : Sse2.ShiftRightLogical128BitLane(scales, 8));
-                var bits1 = Vector256.Load(ql);
-                var bits2 = Vector256.Load(ql + 32);
-                var high = Vector256.Load(qh).AsUInt16();
-                var q0 = (bits1 & m4) | ((high << 4).AsByte() & m30);
-                var q1 = (bits2 & m4) | ((high << 2).AsByte() & m30);
-                var q2 = ((bits1.AsUInt16() >>> 4).AsByte() & m4) | (high.AsByte() & m30);
-                var q3 = ((bits2.AsUInt16() >>> 4).AsByte() & m4) | ((high >>> 2).AsByte() & m30);
-                var l0 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o), q0, Vector256.Load(q8));
-                var l1 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 8), q1, Vector256.Load(q8 + 32));
-                var l2 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 16), q2, Vector256.Load(q8 + 64));
-                var l3 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 24), q3, Vector256.Load(q8 + 96));
-                sumi += l0 * Avx2.PermuteVar8x32(s, ScaleLanes(0)) + l1 * Avx2.PermuteVar8x32(s, ScaleLanes(1));
-                sumi += l2 * Avx2.PermuteVar8x32(s, ScaleLanes(2)) + l3 * Avx2.PermuteVar8x32(s, ScaleLanes(3));
+                Q6Quants(w, j, out var q0, out var q1, out var q2, out var q3);
+                Q6Scales(w, j, out var s0, out var s1, out var s2, out var s3);
+                int at = 256 * b + 128 * j;
+                sumi += Q6Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + at, offsetSums + at / 4);
             }
 
             acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
@@ -143,9 +125,43 @@ internal static unsafe class VecDotK256
         return VecDot256.HorizontalSum(acc);
     }
 
-    /// <summary>Lane indices 2v four times, then 2v+1 four times.</summary>
+    /// <summary>The four 32-value vectors of half <paramref name="j"/> of a Q6_K block as 6-bit quants (0..63), in ggml's order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> ScaleLanes(int v) => Vector256.Create(2 * v, 2 * v, 2 * v, 2 * v, 2 * v + 1, 2 * v + 1, 2 * v + 1, 2 * v + 1);
+    internal static void Q6Quants(byte* w, int j, out Vector256<byte> q0, out Vector256<byte> q1, out Vector256<byte> q2, out Vector256<byte> q3)
+    {
+        var m4 = Vector256.Create((byte)0x0F);
+        var m30 = Vector256.Create((byte)0x30);
+        var bits1 = Vector256.Load(w + 64 * j);
+        var bits2 = Vector256.Load(w + 64 * j + 32);
+        var high = Vector256.Load(w + 128 + 32 * j).AsUInt16();
+        q0 = (bits1 & m4) | ((high << 4).AsByte() & m30);
+        q1 = (bits2 & m4) | ((high << 2).AsByte() & m30);
+        q2 = ((bits1.AsUInt16() >>> 4).AsByte() & m4) | (high.AsByte() & m30);
+        q3 = ((bits2.AsUInt16() >>> 4).AsByte() & m4) | ((high >>> 2).AsByte() & m30);
+    }
+
+    /// <summary>
+    /// The scales of half <paramref name="j"/>'s four vectors as int32 lanes: vector v takes scale
+    /// 8j+2v on its first sixteen bytes (lanes 0-3) and 8j+2v+1 on the rest.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Q6Scales(byte* w, int j, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3)
+    {
+        var s = Avx2.ConvertToVector256Int32((sbyte*)(w + 192 + 8 * j));
+        s0 = Avx2.PermuteVar8x32(s, Vector256.Create(0, 0, 0, 0, 1, 1, 1, 1));
+        s1 = Avx2.PermuteVar8x32(s, Vector256.Create(2, 2, 2, 2, 3, 3, 3, 3));
+        s2 = Avx2.PermuteVar8x32(s, Vector256.Create(4, 4, 4, 4, 5, 5, 5, 5));
+        s3 = Avx2.PermuteVar8x32(s, Vector256.Create(6, 6, 6, 6, 7, 7, 7, 7));
+    }
+
+    /// <summary>Σ scale·(q − 32)·y of one half block into ggml's eight lanes: VPDPBUSD from the activations' −32·(sums of four) at <paramref name="o"/>, times the scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> Q6Lanes(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
+        Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y, int* o) =>
+        AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o), q0, Vector256.Load(y)) * s0
+        + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 8), q1, Vector256.Load(y + 32)) * s1
+        + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 16), q2, Vector256.Load(y + 64)) * s2
+        + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 24), q3, Vector256.Load(y + 96)) * s3;
 
     /// <summary>The eight scales (bytes 0..7) and eight mins (8..15) of a Q4_K or Q5_K block, widened to int16, as ggml unpacks them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
