@@ -247,6 +247,42 @@ public unsafe class KernelTests
     public void InterleavedMatMulFollowsTheRepackedOrder(GgmlType type) =>
         AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)Q4_0Interleaved.RowDot : (nint)Q4_KInterleaved.RowDot);
 
+    /// <summary>
+    /// Products of one activation buffer run together (as Q, K and V are) give each product's own
+    /// bits, also when their weight types differ: a repacked Q4_K matrix, a Q6_K one and a Q4_K one
+    /// too small to repack, as in a Q4_K_M file.
+    /// </summary>
+    [Fact]
+    public void ProductsRunTogetherGiveTheirOwnResults()
+    {
+        using var pool = new WorkerPool(2);
+        var r = new Random(17);
+        const int n = 6;
+        (GgmlType Type, int Rows)[] shapes = [(GgmlType.Q4_K, 40), (GgmlType.Q6_K, 72), (GgmlType.Q4_K, 13)];
+        var weights = shapes.Select(s => Enumerable.Range(0, s.Rows).SelectMany(_ => RandomRow(s.Type, r)).ToArray()).ToArray();
+        var x = new float[n * K];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
+        using var act = new ActivationBuffer();
+        var alone = shapes.Select(s => new float[n * s.Rows]).ToArray();
+        var together = shapes.Select(s => new float[n * s.Rows]).ToArray();
+        fixed (byte* w0 = weights[0], w1 = weights[1], w2 = weights[2])
+        fixed (float* a0 = alone[0], a1 = alone[1], a2 = alone[2], t0 = together[0], t1 = together[1], t2 = together[2])
+        fixed (float* xp = x)
+        {
+            WeightMatrix[] m = [new(w0, shapes[0].Type, shapes[0].Rows, K), new(w1, shapes[1].Type, shapes[1].Rows, K), new(w2, shapes[2].Type, shapes[2].Rows, K)];
+            act.Load(DotType.Q8K, xp, n, K);
+            foreach (var level in KernelLevels.Available())
+            {
+                using var matmul = new MatMul(pool, level);
+                matmul.Run(m[0], act, a0, m[0].Rows);
+                matmul.Run(m[1], act, a1, m[1].Rows);
+                matmul.Run(m[2], act, a2, m[2].Rows);
+                matmul.Run([new Product(m[0], t0, m[0].Rows), new Product(m[1], t1, m[1].Rows), new Product(m[2], t2, m[2].Rows)], act);
+                for (int i = 0; i < shapes.Length; i++) Assert.Equal(alone[i], together[i]);
+            }
+        }
+    }
+
     /// <summary>Random weights and 1 to 9 tokens through <see cref="MatMul"/> at every level, against <paramref name="dotFor"/>'s row dot (a function pointer).</summary>
     private static void AssertMatMulGives(GgmlType type, int rows, int seed, Func<KernelLevel, nint> dotFor)
     {
