@@ -22,6 +22,9 @@ public static class Ui
     {
         var composer = page.GetByLabel("Message", new() { Exact = true });
         await composer.FillAsync(text);
+        // Enter sends the text React holds; on a loaded machine the key can arrive before React has
+        // taken the fill in (the message then silently is not sent). The Send button enables with it.
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Send message" })).ToBeEnabledAsync();
         await composer.PressAsync("Enter");
     }
 

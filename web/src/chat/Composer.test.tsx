@@ -45,6 +45,18 @@ describe("composer", () => {
     expect(setup(undefined, false, "c2").box.value).toBe("");
   });
 
+  it("shows the other conversation's draft when the conversation changes", () => {
+    localStorage.clear();
+    const props = { streaming: false, onSend: vi.fn(), onStop: vi.fn() };
+    const view = render(<Composer draftKey="a" {...props} />);
+    const box = screen.getByLabelText("Message") as HTMLTextAreaElement;
+    fireEvent.change(box, { target: { value: "for a" } });
+    view.rerender(<Composer draftKey="b" {...props} />);
+    expect(box.value).toBe("");
+    view.rerender(<Composer draftKey="a" {...props} />);
+    expect(box.value).toBe("for a");
+  });
+
   it("offers Stop instead of Send while an answer streams", () => {
     setup(undefined, true);
     expect(screen.getByRole("button", { name: "Stop generating" })).toBeTruthy();

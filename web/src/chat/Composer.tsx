@@ -11,7 +11,14 @@ export function Composer(props: { draftKey: string; streaming: boolean; onSend(t
   const [error, setError] = useState<string | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
 
-  useEffect(() => setText(props.initial ?? loadDraft(draftKey)), [draftKey, props.initial]);
+  // Another conversation's draft when the key changes; not on mount, where the state already holds
+  // it: a mount effect that set it again would wipe text typed before the effect ran.
+  const loadedFor = useRef({ draftKey, initial: props.initial });
+  useEffect(() => {
+    if (loadedFor.current.draftKey === draftKey && loadedFor.current.initial === props.initial) return;
+    loadedFor.current = { draftKey, initial: props.initial };
+    setText(props.initial ?? loadDraft(draftKey));
+  }, [draftKey, props.initial]);
   useEffect(() => saveDraft(draftKey, text), [draftKey, text]);
   useLayoutEffect(() => {
     const el = area.current;
