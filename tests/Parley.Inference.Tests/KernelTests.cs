@@ -158,14 +158,14 @@ public unsafe class KernelTests
 
                 fixed (byte* wp = w)
                 {
-                    TileDotK256.Q6KRows2Tokens4(wp, rowBytes, act, stride, K, avx2, 2);
-                    TileDotK256.Q6KRows2Tokens4Vnni(wp, rowBytes, act, stride, K, vnni, 2);
+                    TileDotK256.Q6KRows2Tokens4<VecDotK256.Q6Avx2Lanes>(wp, rowBytes, act, stride, K, avx2, 2);
+                    TileDotK256.Q6KRows2Tokens4<VecDotK256.Q6VnniLanes>(wp, rowBytes, act, stride, K, vnni, 2);
                     for (int i = 0; i < 8; i++)
                     {
                         byte* row = wp + i % 2 * rowBytes, a = act + i / 2 * stride;
                         Assert.Equal(BitConverter.SingleToInt32Bits(avx2[i]), BitConverter.SingleToInt32Bits(vnni[i]));
-                        Assert.Equal(BitConverter.SingleToInt32Bits(VecDotK256.Q6_KAvx2(row, a, K)), BitConverter.SingleToInt32Bits(VecDotK256.Q6_KVnni(row, a, K)));
-                        Assert.Equal(BitConverter.SingleToInt32Bits(avx2[i]), BitConverter.SingleToInt32Bits(VecDotK256.Q6_KAvx2(row, a, K)));
+                        Assert.Equal(BitConverter.SingleToInt32Bits(VecDotK256.Q6Dot<VecDotK256.Q6Avx2Lanes>(row, a, K)), BitConverter.SingleToInt32Bits(VecDotK256.Q6Dot<VecDotK256.Q6VnniLanes>(row, a, K)));
+                        Assert.Equal(BitConverter.SingleToInt32Bits(avx2[i]), BitConverter.SingleToInt32Bits(VecDotK256.Q6Dot<VecDotK256.Q6Avx2Lanes>(row, a, K)));
                     }
                 }
             }

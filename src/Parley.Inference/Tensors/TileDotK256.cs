@@ -72,8 +72,8 @@ internal static unsafe class TileDotK256
         public static float Dot(byte* w, byte* a, int k) => VecDotK256.Q6_K(w, a, k);
         public static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
         {
-            if (AvxVnni.IsSupported) Q6KRows2Tokens4Vnni(w, wStride, a, aStride, k, y, yStride);
-            else Q6KRows2Tokens4(w, wStride, a, aStride, k, y, yStride);
+            if (AvxVnni.IsSupported) Q6KRows2Tokens4<VecDotK256.Q6VnniLanes>(w, wStride, a, aStride, k, y, yStride);
+            else Q6KRows2Tokens4<VecDotK256.Q6Avx2Lanes>(w, wStride, a, aStride, k, y, yStride);
         }
     }
 
@@ -260,152 +260,12 @@ internal static unsafe class TileDotK256
         y[3 * yStride + 1] = q5 ? VecDot256.HorizontalSum(acc13) + summs13 : VecDotK256.FinishQ4K(acc13, accM13);
     }
 
-    internal static void Q6KRows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-    {
-        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
-        var m4 = Vector256.Create((byte)0x0F);
-        var m2 = Vector256.Create((byte)3);
-        var m32 = Vector256.Create((byte)32);
-        byte* a0 = a + 0 * aStride;
-        float* yd0 = (float*)a0;
-        sbyte* qs0 = (sbyte*)(a0 + qo);
-        byte* a1 = a + 1 * aStride;
-        float* yd1 = (float*)a1;
-        sbyte* qs1 = (sbyte*)(a1 + qo);
-        byte* a2 = a + 2 * aStride;
-        float* yd2 = (float*)a2;
-        sbyte* qs2 = (sbyte*)(a2 + qo);
-        byte* a3 = a + 3 * aStride;
-        float* yd3 = (float*)a3;
-        sbyte* qs3 = (sbyte*)(a3 + qo);
-        Vector256<float> acc00 = default;
-        Vector256<float> acc01 = default;
-        Vector256<float> acc02 = default;
-        Vector256<float> acc03 = default;
-        Vector256<float> acc10 = default;
-        Vector256<float> acc11 = default;
-        Vector256<float> acc12 = default;
-        Vector256<float> acc13 = default;
-        for (int b = 0; b < nb; b++)
-        {
-            byte* w0 = w + 210 * b, w1 = w0 + wStride;
-            float d0 = Fp16.ToFloat(*(ushort*)(w0 + 208));
-            var scales0 = Vector128.Load((sbyte*)(w0 + 192));
-            float d1 = Fp16.ToFloat(*(ushort*)(w1 + 208));
-            var scales1 = Vector128.Load((sbyte*)(w1 + 192));
-            var s00 = Vector256<int>.Zero;
-            var s01 = Vector256<int>.Zero;
-            var s02 = Vector256<int>.Zero;
-            var s03 = Vector256<int>.Zero;
-            var s10 = Vector256<int>.Zero;
-            var s11 = Vector256<int>.Zero;
-            var s12 = Vector256<int>.Zero;
-            var s13 = Vector256<int>.Zero;
-            for (int j = 0; j < 2; j++)
-            {
-                byte* ql0 = w0 + 64 * j;
-                byte* qh0 = w0 + 128 + 32 * j;
-                var bits10 = Vector256.Load(ql0);
-                var bits20 = Vector256.Load(ql0 + 32);
-                var high0 = Vector256.Load(qh0);
-                var q00 = (bits10 & m4) | ((high0 & m2).AsUInt16() << 4).AsByte();
-                var q10 = (bits20 & m4) | (((high0.AsUInt16() >>> 2).AsByte() & m2).AsUInt16() << 4).AsByte();
-                var q20 = ((bits10.AsUInt16() >>> 4).AsByte() & m4) | (((high0.AsUInt16() >>> 4).AsByte() & m2).AsUInt16() << 4).AsByte();
-                var q30 = ((bits20.AsUInt16() >>> 4).AsByte() & m4) | (((high0.AsUInt16() >>> 6).AsByte() & m2).AsUInt16() << 4).AsByte();
-                var sa0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales0, VecDotK256.HalvesShuffle(4 * j + 0)));
-                var sb0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales0, VecDotK256.HalvesShuffle(4 * j + 1)));
-                var sc0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales0, VecDotK256.HalvesShuffle(4 * j + 2)));
-                var sd0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales0, VecDotK256.HalvesShuffle(4 * j + 3)));
-                byte* ql1 = w1 + 64 * j;
-                byte* qh1 = w1 + 128 + 32 * j;
-                var bits11 = Vector256.Load(ql1);
-                var bits21 = Vector256.Load(ql1 + 32);
-                var high1 = Vector256.Load(qh1);
-                var q01 = (bits11 & m4) | ((high1 & m2).AsUInt16() << 4).AsByte();
-                var q11 = (bits21 & m4) | (((high1.AsUInt16() >>> 2).AsByte() & m2).AsUInt16() << 4).AsByte();
-                var q21 = ((bits11.AsUInt16() >>> 4).AsByte() & m4) | (((high1.AsUInt16() >>> 4).AsByte() & m2).AsUInt16() << 4).AsByte();
-                var q31 = ((bits21.AsUInt16() >>> 4).AsByte() & m4) | (((high1.AsUInt16() >>> 6).AsByte() & m2).AsUInt16() << 4).AsByte();
-                var sa1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales1, VecDotK256.HalvesShuffle(4 * j + 0)));
-                var sb1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales1, VecDotK256.HalvesShuffle(4 * j + 1)));
-                var sc1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales1, VecDotK256.HalvesShuffle(4 * j + 2)));
-                var sd1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales1, VecDotK256.HalvesShuffle(4 * j + 3)));
-                sbyte* q80 = qs0 + 256 * b + 128 * j;
-                var y00 = Vector256.Load(q80);
-                var y01 = Vector256.Load(q80 + 32);
-                var y02 = Vector256.Load(q80 + 64);
-                var y03 = Vector256.Load(q80 + 96);
-                var c00 = Avx2.MultiplyAddAdjacent(m32, y00);
-                var c01 = Avx2.MultiplyAddAdjacent(m32, y01);
-                var c02 = Avx2.MultiplyAddAdjacent(m32, y02);
-                var c03 = Avx2.MultiplyAddAdjacent(m32, y03);
-                s00 += Avx2.MultiplyAddAdjacent(sa0, Avx2.MultiplyAddAdjacent(q00, y00) - c00) + Avx2.MultiplyAddAdjacent(sb0, Avx2.MultiplyAddAdjacent(q10, y01) - c01);
-                s00 += Avx2.MultiplyAddAdjacent(sc0, Avx2.MultiplyAddAdjacent(q20, y02) - c02) + Avx2.MultiplyAddAdjacent(sd0, Avx2.MultiplyAddAdjacent(q30, y03) - c03);
-                s10 += Avx2.MultiplyAddAdjacent(sa1, Avx2.MultiplyAddAdjacent(q01, y00) - c00) + Avx2.MultiplyAddAdjacent(sb1, Avx2.MultiplyAddAdjacent(q11, y01) - c01);
-                s10 += Avx2.MultiplyAddAdjacent(sc1, Avx2.MultiplyAddAdjacent(q21, y02) - c02) + Avx2.MultiplyAddAdjacent(sd1, Avx2.MultiplyAddAdjacent(q31, y03) - c03);
-                sbyte* q81 = qs1 + 256 * b + 128 * j;
-                var y10 = Vector256.Load(q81);
-                var y11 = Vector256.Load(q81 + 32);
-                var y12 = Vector256.Load(q81 + 64);
-                var y13 = Vector256.Load(q81 + 96);
-                var c10 = Avx2.MultiplyAddAdjacent(m32, y10);
-                var c11 = Avx2.MultiplyAddAdjacent(m32, y11);
-                var c12 = Avx2.MultiplyAddAdjacent(m32, y12);
-                var c13 = Avx2.MultiplyAddAdjacent(m32, y13);
-                s01 += Avx2.MultiplyAddAdjacent(sa0, Avx2.MultiplyAddAdjacent(q00, y10) - c10) + Avx2.MultiplyAddAdjacent(sb0, Avx2.MultiplyAddAdjacent(q10, y11) - c11);
-                s01 += Avx2.MultiplyAddAdjacent(sc0, Avx2.MultiplyAddAdjacent(q20, y12) - c12) + Avx2.MultiplyAddAdjacent(sd0, Avx2.MultiplyAddAdjacent(q30, y13) - c13);
-                s11 += Avx2.MultiplyAddAdjacent(sa1, Avx2.MultiplyAddAdjacent(q01, y10) - c10) + Avx2.MultiplyAddAdjacent(sb1, Avx2.MultiplyAddAdjacent(q11, y11) - c11);
-                s11 += Avx2.MultiplyAddAdjacent(sc1, Avx2.MultiplyAddAdjacent(q21, y12) - c12) + Avx2.MultiplyAddAdjacent(sd1, Avx2.MultiplyAddAdjacent(q31, y13) - c13);
-                sbyte* q82 = qs2 + 256 * b + 128 * j;
-                var y20 = Vector256.Load(q82);
-                var y21 = Vector256.Load(q82 + 32);
-                var y22 = Vector256.Load(q82 + 64);
-                var y23 = Vector256.Load(q82 + 96);
-                var c20 = Avx2.MultiplyAddAdjacent(m32, y20);
-                var c21 = Avx2.MultiplyAddAdjacent(m32, y21);
-                var c22 = Avx2.MultiplyAddAdjacent(m32, y22);
-                var c23 = Avx2.MultiplyAddAdjacent(m32, y23);
-                s02 += Avx2.MultiplyAddAdjacent(sa0, Avx2.MultiplyAddAdjacent(q00, y20) - c20) + Avx2.MultiplyAddAdjacent(sb0, Avx2.MultiplyAddAdjacent(q10, y21) - c21);
-                s02 += Avx2.MultiplyAddAdjacent(sc0, Avx2.MultiplyAddAdjacent(q20, y22) - c22) + Avx2.MultiplyAddAdjacent(sd0, Avx2.MultiplyAddAdjacent(q30, y23) - c23);
-                s12 += Avx2.MultiplyAddAdjacent(sa1, Avx2.MultiplyAddAdjacent(q01, y20) - c20) + Avx2.MultiplyAddAdjacent(sb1, Avx2.MultiplyAddAdjacent(q11, y21) - c21);
-                s12 += Avx2.MultiplyAddAdjacent(sc1, Avx2.MultiplyAddAdjacent(q21, y22) - c22) + Avx2.MultiplyAddAdjacent(sd1, Avx2.MultiplyAddAdjacent(q31, y23) - c23);
-                sbyte* q83 = qs3 + 256 * b + 128 * j;
-                var y30 = Vector256.Load(q83);
-                var y31 = Vector256.Load(q83 + 32);
-                var y32 = Vector256.Load(q83 + 64);
-                var y33 = Vector256.Load(q83 + 96);
-                var c30 = Avx2.MultiplyAddAdjacent(m32, y30);
-                var c31 = Avx2.MultiplyAddAdjacent(m32, y31);
-                var c32 = Avx2.MultiplyAddAdjacent(m32, y32);
-                var c33 = Avx2.MultiplyAddAdjacent(m32, y33);
-                s03 += Avx2.MultiplyAddAdjacent(sa0, Avx2.MultiplyAddAdjacent(q00, y30) - c30) + Avx2.MultiplyAddAdjacent(sb0, Avx2.MultiplyAddAdjacent(q10, y31) - c31);
-                s03 += Avx2.MultiplyAddAdjacent(sc0, Avx2.MultiplyAddAdjacent(q20, y32) - c32) + Avx2.MultiplyAddAdjacent(sd0, Avx2.MultiplyAddAdjacent(q30, y33) - c33);
-                s13 += Avx2.MultiplyAddAdjacent(sa1, Avx2.MultiplyAddAdjacent(q01, y30) - c30) + Avx2.MultiplyAddAdjacent(sb1, Avx2.MultiplyAddAdjacent(q11, y31) - c31);
-                s13 += Avx2.MultiplyAddAdjacent(sc1, Avx2.MultiplyAddAdjacent(q21, y32) - c32) + Avx2.MultiplyAddAdjacent(sd1, Avx2.MultiplyAddAdjacent(q31, y33) - c33);
-            }
-            acc00 = Fma.MultiplyAdd(Vector256.Create(yd0[b] * d0), Avx.ConvertToVector256Single(s00), acc00);
-            acc01 = Fma.MultiplyAdd(Vector256.Create(yd1[b] * d0), Avx.ConvertToVector256Single(s01), acc01);
-            acc02 = Fma.MultiplyAdd(Vector256.Create(yd2[b] * d0), Avx.ConvertToVector256Single(s02), acc02);
-            acc03 = Fma.MultiplyAdd(Vector256.Create(yd3[b] * d0), Avx.ConvertToVector256Single(s03), acc03);
-            acc10 = Fma.MultiplyAdd(Vector256.Create(yd0[b] * d1), Avx.ConvertToVector256Single(s10), acc10);
-            acc11 = Fma.MultiplyAdd(Vector256.Create(yd1[b] * d1), Avx.ConvertToVector256Single(s11), acc11);
-            acc12 = Fma.MultiplyAdd(Vector256.Create(yd2[b] * d1), Avx.ConvertToVector256Single(s12), acc12);
-            acc13 = Fma.MultiplyAdd(Vector256.Create(yd3[b] * d1), Avx.ConvertToVector256Single(s13), acc13);
-        }
-        y[0 * yStride + 0] = VecDot256.HorizontalSum(acc00);
-        y[0 * yStride + 1] = VecDot256.HorizontalSum(acc10);
-        y[1 * yStride + 0] = VecDot256.HorizontalSum(acc01);
-        y[1 * yStride + 1] = VecDot256.HorizontalSum(acc11);
-        y[2 * yStride + 0] = VecDot256.HorizontalSum(acc02);
-        y[2 * yStride + 1] = VecDot256.HorizontalSum(acc12);
-        y[3 * yStride + 0] = VecDot256.HorizontalSum(acc03);
-        y[3 * yStride + 1] = VecDot256.HorizontalSum(acc13);
-    }
-
     /// <summary>
-    /// <see cref="Q6KRows2Tokens4"/> with VNNI, every lane as <see cref="VecDotK256.Q6_KVnni"/> fills it:
+    /// Two Q6_K rows against four tokens, every lane as <see cref="VecDotK256.Q6Dot{TL}"/> fills it:
     /// each half block's quants and scales are unpacked once for the four tokens.
     /// </summary>
-    internal static void Q6KRows2Tokens4Vnni(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    internal static void Q6KRows2Tokens4<TL>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+        where TL : struct, VecDotK256.IQ6Lanes
     {
         int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k), oo = ActivationLayout.Q6OffsetSumsOffset(k);
         byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
@@ -419,20 +279,20 @@ internal static unsafe class TileDotK256
             for (int j = 0; j < 2; j++)
             {
                 VecDotK256.Q6Quants(w0, j, out var q00, out var q10, out var q20, out var q30);
-                VecDotK256.Q6Scales(w0, j, out var sa0, out var sb0, out var sc0, out var sd0);
+                TL.Scales(w0, j, out var sa0, out var sb0, out var sc0, out var sd0);
                 VecDotK256.Q6Quants(w1, j, out var q01, out var q11, out var q21, out var q31);
-                VecDotK256.Q6Scales(w1, j, out var sa1, out var sb1, out var sc1, out var sd1);
+                TL.Scales(w1, j, out var sa1, out var sb1, out var sc1, out var sd1);
                 int at = 256 * b + 128 * j;
                 sbyte* y0 = (sbyte*)(a0 + qo) + at, y1 = (sbyte*)(a1 + qo) + at, y2 = (sbyte*)(a2 + qo) + at, y3 = (sbyte*)(a3 + qo) + at;
                 int* o0 = (int*)(a0 + oo) + at / 4, o1 = (int*)(a1 + oo) + at / 4, o2 = (int*)(a2 + oo) + at / 4, o3 = (int*)(a3 + oo) + at / 4;
-                s00 += VecDotK256.Q6Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y0, o0);
-                s10 += VecDotK256.Q6Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y0, o0);
-                s01 += VecDotK256.Q6Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y1, o1);
-                s11 += VecDotK256.Q6Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y1, o1);
-                s02 += VecDotK256.Q6Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y2, o2);
-                s12 += VecDotK256.Q6Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y2, o2);
-                s03 += VecDotK256.Q6Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y3, o3);
-                s13 += VecDotK256.Q6Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y3, o3);
+                s00 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y0, o0);
+                s10 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y0, o0);
+                s01 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y1, o1);
+                s11 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y1, o1);
+                s02 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y2, o2);
+                s12 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y2, o2);
+                s03 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y3, o3);
+                s13 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y3, o3);
             }
 
             float d0 = Fp16.ToFloat(*(ushort*)(w0 + 208)), d1 = Fp16.ToFloat(*(ushort*)(w1 + 208));

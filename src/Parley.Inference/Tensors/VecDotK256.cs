@@ -31,76 +31,17 @@ internal static unsafe class VecDotK256
     /// <summary>Eight zeros then eight ones: with 2i added, the shuffle that spreads bytes 2i and 2i+1 over the two halves.</summary>
     private static readonly Vector128<sbyte> PairIndices = Vector128.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, (sbyte)1);
 
-    /// <summary>Q6_K in ggml's AVX2 order, with VNNI where the CPU has it (the JIT keeps only one branch).</summary>
+    /// <summary>Q6_K, summed with VNNI where the CPU has it (the JIT keeps only one branch).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Q6_K(byte* w, byte* a, int k) => AvxVnni.IsSupported ? Q6_KVnni(w, a, k) : Q6_KAvx2(w, a, k);
+    internal static float Q6_K(byte* w, byte* a, int k) => AvxVnni.IsSupported ? Q6Dot<Q6VnniLanes>(w, a, k) : Q6Dot<Q6Avx2Lanes>(w, a, k);
 
     /// <summary>
     /// Q6_K block (210 bytes): ql[128] low nibbles, qh[64] two high bits each, 16 int8 scales, half d.
-    /// Per 128 values: four vectors of 6-bit quants, maddubs with the activations minus 32·activations,
-    /// scaled per 16 values with madd, summed into eight int32 lanes; one FMA by d per super-block.
+    /// Per 128 values: four vectors of 6-bit quants, each int32 lane gathering Σ scale·(q − 32)·y
+    /// over its four bytes of each vector (<typeparamref name="TL"/> says how); one FMA by d per
+    /// super-block, as ggml's AVX2 kernel.
     /// </summary>
-    internal static float Q6_KAvx2(byte* w, byte* a, int k)
-    {
-        int nb = k / 256;
-        float* yd = (float*)a;
-        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
-        var m4 = Vector256.Create((byte)0x0F);
-        var m2 = Vector256.Create((byte)3);
-        var m32 = Vector256.Create((byte)32);
-        var acc = Vector256<float>.Zero;
-        for (int b = 0; b < nb; b++, w += 210)
-        {
-            float d = yd[b] * Fp16.ToFloat(*(ushort*)(w + 208));
-            byte* ql = w;
-            byte* qh = w + 128;
-            sbyte* q8 = qs + 256 * b;
-            var scales = Vector128.Load((sbyte*)(w + 192));
-            var sumi = Vector256<int>.Zero;
-            for (int j = 0; j < 2; j++, ql += 64, qh += 32, q8 += 128)
-            {
-                var s0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 0)));
-                var s1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 1)));
-                var s2 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 2)));
-                var s3 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 3)));
-                var bits1 = Vector256.Load(ql);
-                var bits2 = Vector256.Load(ql + 32);
-                var high = Vector256.Load(qh);
-                var h0 = ((high & m2).AsUInt16() << 4).AsByte();
-                var h1 = (((high.AsUInt16() >>> 2).AsByte() & m2).AsUInt16() << 4).AsByte();
-                var h2 = (((high.AsUInt16() >>> 4).AsByte() & m2).AsUInt16() << 4).AsByte();
-                var h3 = (((high.AsUInt16() >>> 6).AsByte() & m2).AsUInt16() << 4).AsByte();
-                var q0 = (bits1 & m4) | h0;
-                var q1 = (bits2 & m4) | h1;
-                var q2 = ((bits1.AsUInt16() >>> 4).AsByte() & m4) | h2;
-                var q3 = ((bits2.AsUInt16() >>> 4).AsByte() & m4) | h3;
-                var y0 = Vector256.Load(q8);
-                var y1 = Vector256.Load(q8 + 32);
-                var y2 = Vector256.Load(q8 + 64);
-                var y3 = Vector256.Load(q8 + 96);
-                var p0 = Avx2.MultiplyAddAdjacent(q0, y0) - Avx2.MultiplyAddAdjacent(m32, y0);
-                var p1 = Avx2.MultiplyAddAdjacent(q1, y1) - Avx2.MultiplyAddAdjacent(m32, y1);
-                var p2 = Avx2.MultiplyAddAdjacent(q2, y2) - Avx2.MultiplyAddAdjacent(m32, y2);
-                var p3 = Avx2.MultiplyAddAdjacent(q3, y3) - Avx2.MultiplyAddAdjacent(m32, y3);
-                sumi += Avx2.MultiplyAddAdjacent(s0, p0) + Avx2.MultiplyAddAdjacent(s1, p1);
-                sumi += Avx2.MultiplyAddAdjacent(s2, p2) + Avx2.MultiplyAddAdjacent(s3, p3);
-            }
-
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
-        }
-
-        return VecDot256.HorizontalSum(acc);
-    }
-
-    /// <summary>
-    /// Q6_K with VNNI. Every int32 lane ends up holding what it holds in ggml's AVX2 kernel above,
-    /// Σ scale·(q − 32)·y over its four bytes of each 32-value vector, and the float work is the
-    /// same, so the result is bit for bit the same. The integer work is cheaper: one VPDPBUSD
-    /// starting from the activations' precomputed −32·Σy, then one multiply by the scale, in place
-    /// of two maddubs, a subtraction and a madd; and the high bits are moved into place with one
-    /// shift and mask each.
-    /// </summary>
-    internal static float Q6_KVnni(byte* w, byte* a, int k)
+    internal static float Q6Dot<TL>(byte* w, byte* a, int k) where TL : struct, IQ6Lanes
     {
         int nb = k / 256;
         float* yd = (float*)a;
@@ -114,9 +55,9 @@ internal static unsafe class VecDotK256
             for (int j = 0; j < 2; j++)
             {
                 Q6Quants(w, j, out var q0, out var q1, out var q2, out var q3);
-                Q6Scales(w, j, out var s0, out var s1, out var s2, out var s3);
+                TL.Scales(w, j, out var s0, out var s1, out var s2, out var s3);
                 int at = 256 * b + 128 * j;
-                sumi += Q6Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + at, offsetSums + at / 4);
+                sumi += TL.Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + at, offsetSums + at / 4);
             }
 
             acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
@@ -141,27 +82,68 @@ internal static unsafe class VecDotK256
     }
 
     /// <summary>
-    /// The scales of half <paramref name="j"/>'s four vectors as int32 lanes: vector v takes scale
-    /// 8j+2v on its first sixteen bytes (lanes 0-3) and 8j+2v+1 on the rest.
+    /// How a half block's four quant vectors become ggml's eight int32 lanes, Σ scale·(q − 32)·y over
+    /// each lane's four bytes of every vector: vector v takes scale 8j+2v on its first sixteen bytes
+    /// and 8j+2v+1 on the rest. The sums are exact integers, so every way gives the same lanes.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Q6Scales(byte* w, int j, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3)
+    internal interface IQ6Lanes
     {
-        var s = Avx2.ConvertToVector256Int32((sbyte*)(w + 192 + 8 * j));
-        s0 = Avx2.PermuteVar8x32(s, Vector256.Create(0, 0, 0, 0, 1, 1, 1, 1));
-        s1 = Avx2.PermuteVar8x32(s, Vector256.Create(2, 2, 2, 2, 3, 3, 3, 3));
-        s2 = Avx2.PermuteVar8x32(s, Vector256.Create(4, 4, 4, 4, 5, 5, 5, 5));
-        s3 = Avx2.PermuteVar8x32(s, Vector256.Create(6, 6, 6, 6, 7, 7, 7, 7));
+        /// <summary>Half <paramref name="j"/>'s scales in the form <see cref="Lanes"/> takes them.</summary>
+        static abstract void Scales(byte* w, int j, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3);
+
+        /// <summary>The lanes of one half block against activations <paramref name="y"/>, whose −32·(sums of four) are at <paramref name="o"/>.</summary>
+        static abstract Vector256<int> Lanes(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
+            Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y, int* o);
     }
 
-    /// <summary>Σ scale·(q − 32)·y of one half block into ggml's eight lanes: VPDPBUSD from the activations' −32·(sums of four) at <paramref name="o"/>, times the scale.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<int> Q6Lanes(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
-        Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y, int* o) =>
-        AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o), q0, Vector256.Load(y)) * s0
-        + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 8), q1, Vector256.Load(y + 32)) * s1
-        + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 16), q2, Vector256.Load(y + 64)) * s2
-        + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 24), q3, Vector256.Load(y + 96)) * s3;
+    /// <summary>ggml's AVX2 way: maddubs with the activations minus maddubs of 32 with them, then madd with the int16 scales.</summary>
+    internal readonly struct Q6Avx2Lanes : IQ6Lanes
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Scales(byte* w, int j, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3)
+        {
+            var scales = Vector128.Load((sbyte*)(w + 192));
+            s0 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 0))).AsInt32();
+            s1 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 1))).AsInt32();
+            s2 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 2))).AsInt32();
+            s3 = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, HalvesShuffle(4 * j + 3))).AsInt32();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Lanes(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
+            Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y, int* o) =>
+            Scaled(q0, s0, Vector256.Load(y)) + Scaled(q1, s1, Vector256.Load(y + 32))
+            + Scaled(q2, s2, Vector256.Load(y + 64)) + Scaled(q3, s3, Vector256.Load(y + 96));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<int> Scaled(Vector256<byte> q, Vector256<int> s, Vector256<sbyte> y) =>
+            Avx2.MultiplyAddAdjacent(s.AsInt16(), Avx2.MultiplyAddAdjacent(q, y) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)32), y));
+    }
+
+    /// <summary>
+    /// With VNNI: one VPDPBUSD starting from the activations' precomputed −32·(sums of four), then
+    /// one multiply by the int32 scale, in place of two maddubs, a subtraction and a madd.
+    /// </summary>
+    internal readonly struct Q6VnniLanes : IQ6Lanes
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Scales(byte* w, int j, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3)
+        {
+            var s = Avx2.ConvertToVector256Int32((sbyte*)(w + 192 + 8 * j));
+            s0 = Avx2.PermuteVar8x32(s, Vector256.Create(0, 0, 0, 0, 1, 1, 1, 1));
+            s1 = Avx2.PermuteVar8x32(s, Vector256.Create(2, 2, 2, 2, 3, 3, 3, 3));
+            s2 = Avx2.PermuteVar8x32(s, Vector256.Create(4, 4, 4, 4, 5, 5, 5, 5));
+            s3 = Avx2.PermuteVar8x32(s, Vector256.Create(6, 6, 6, 6, 7, 7, 7, 7));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Lanes(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
+            Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y, int* o) =>
+            AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o), q0, Vector256.Load(y)) * s0
+            + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 8), q1, Vector256.Load(y + 32)) * s1
+            + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 16), q2, Vector256.Load(y + 64)) * s2
+            + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 24), q3, Vector256.Load(y + 96)) * s3;
+    }
 
     /// <summary>The eight scales (bytes 0..7) and eight mins (8..15) of a Q4_K or Q5_K block, widened to int16, as ggml unpacks them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
