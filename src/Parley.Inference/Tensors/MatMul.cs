@@ -76,13 +76,13 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         bool tiles = _level >= KernelLevel.Vector256;
         part.Tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
         part.Tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
-        var wide = _level >= KernelLevel.Vector512 ? TileDot512.Get4x4(w.Type) : null;
-        if (wide != null) part.Tile4x4 = wide;
+        part.Tile8x4 = _level >= KernelLevel.Vector512 ? TileDot512.Get8x4(w.Type) : null;
         if (Q4_0Interleaved.Applies(w))
         {
             part.Dot = Q4_0Interleaved.RowDot;
             part.Tile4x4 = tiles ? Q4_0Interleaved.Tile4x4 : null;
             part.Tile4x1 = tiles ? Q4_0Interleaved.Tile4x1 : null;
+            part.Tile8x4 = null;
         }
         else if (Q4_KInterleaved.Applies(w))
         {
@@ -151,10 +151,13 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             {
                 for (; b + 4 <= batch; b += 4)
                 {
-                    for (int r = r0; r < tiled; r += 4)
+                    int r = r0;
+                    if (part.Tile8x4 != null)
                     {
-                        part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                        for (; r + 8 <= tiled; r += 8) part.Tile8x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
                     }
+
+                    for (; r < tiled; r += 4) part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
                 }
             }
 
@@ -200,6 +203,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         public bool Widen;
         public delegate*<byte*, byte*, int, float> Dot;
         public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4;
+
+        /// <summary>Eight rows against four tokens, where a kernel exists; the 4×4 tile takes the rows left over.</summary>
+        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4;
         public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1;
     }
 
