@@ -175,11 +175,6 @@ internal static unsafe class TileDot256
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* y, Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3)
-    {
-        y[0] = VecDot256.HorizontalSum(c0);
-        y[1] = VecDot256.HorizontalSum(c1);
-        y[2] = VecDot256.HorizontalSum(c2);
-        y[3] = VecDot256.HorizontalSum(c3);
-    }
+    private static void Store(float* y, Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3) =>
+        VecDot256.HorizontalSums(c0, c1, c2, c3).Store(y);
 }

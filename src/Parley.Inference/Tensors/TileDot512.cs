@@ -122,16 +122,19 @@ internal static unsafe class TileDot512
         Store(y + 3 * yStride, c301, c323, c345, c367);
     }
 
+    /// <summary>
+    /// y[0..7] = ggml's horizontal sum of each row's eight lanes, as <see cref="VecDot256.HorizontalSums"/>
+    /// does it, for the eight rows at once.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* y, Vector512<float> c01, Vector512<float> c23, Vector512<float> c45, Vector512<float> c67)
     {
-        y[0] = VecDot256.HorizontalSum(c01.GetLower());
-        y[1] = VecDot256.HorizontalSum(c01.GetUpper());
-        y[2] = VecDot256.HorizontalSum(c23.GetLower());
-        y[3] = VecDot256.HorizontalSum(c23.GetUpper());
-        y[4] = VecDot256.HorizontalSum(c45.GetLower());
-        y[5] = VecDot256.HorizontalSum(c45.GetUpper());
-        y[6] = VecDot256.HorizontalSum(c67.GetLower());
-        y[7] = VecDot256.HorizontalSum(c67.GetUpper());
+        // hi + lo of every row: [r0, r1, r2, r3] and [r4, r5, r6, r7], four lanes each
+        var r = Avx512F.Shuffle4x128(c01, c23, 0xDD) + Avx512F.Shuffle4x128(c01, c23, 0x88);
+        var s = Avx512F.Shuffle4x128(c45, c67, 0xDD) + Avx512F.Shuffle4x128(c45, c67, 0x88);
+        // Each 128-bit lane L: rows L and L+4 summed in its elements 0 and 2.
+        var z = Avx512F.Shuffle(r, s, 0x44) + Avx512F.Shuffle(r, s, 0xEE);
+        var w = z + Avx512F.Shuffle(z, z, 0xB1);
+        Avx512F.PermuteVar16x32(w, Vector512.Create(0, 4, 8, 12, 2, 6, 10, 14, 0, 0, 0, 0, 0, 0, 0, 0)).GetLower().Store(y);
     }
 }

@@ -32,6 +32,22 @@ internal static unsafe class VecDot256
         return (r.GetElement(0) + r.GetElement(2)) + (r.GetElement(1) + r.GetElement(3));
     }
 
+    /// <summary>
+    /// <see cref="HorizontalSum"/> of four vectors at once, in lanes 0..3: the same additions of the
+    /// same pairs (IEEE addition is commutative), done for all four vectors by each instruction.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> HorizontalSums(Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3)
+    {
+        // hi + lo: [c0's | c1's], [c2's | c3's]
+        var r01 = Avx.Permute2x128(c0, c1, 0x31) + Avx.Permute2x128(c0, c1, 0x20);
+        var r23 = Avx.Permute2x128(c2, c3, 0x31) + Avx.Permute2x128(c2, c3, 0x20);
+        // Each half: [r0 + r2, r1 + r3] of its two vectors, then their sum in elements 0 (c0), 2 (c2), 4 (c1), 6 (c3).
+        var z = Avx.Shuffle(r01, r23, 0x44) + Avx.Shuffle(r01, r23, 0xEE);
+        var w = z + Avx.Shuffle(z, z, 0xB1);
+        return Avx2.PermuteVar8x32(w, Vector256.Create(0, 4, 2, 6, 0, 0, 0, 0)).GetLower();
+    }
+
     /// <summary>The whole sums of four vectors of eight int32 lanes, in that order (integer sums: any order is exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<int> RowSums(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3)
