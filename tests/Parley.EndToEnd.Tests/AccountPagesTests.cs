@@ -50,7 +50,7 @@ public sealed class AccountPagesTests(BrowserFixture server) : IClassFixture<Bro
         var page = await server.NewPageAsync();
         await Ui.SignUpAsync(page, "dana");
         await Ui.SendAsync(page, "Remember me");
-        await page.WaitForURLAsync("**/c/**");
+        await Ui.WaitForConversationAsync(page);
         await Ui.WaitIdleAsync(page);
         string url = page.Url;
 

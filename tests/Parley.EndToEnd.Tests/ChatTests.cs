@@ -32,7 +32,7 @@ public sealed class ChatTests(BrowserFixture server) : IClassFixture<BrowserFixt
     {
         await WatchAnswerLengthsAsync();
         await Ui.SendAsync(_page, "Tell me a long story about the sea");
-        await _page.WaitForURLAsync("**/c/**");
+        await Ui.WaitForConversationAsync(_page);
         await Ui.WaitIdleAsync(_page);
         await BrowserFixture.ScreenshotAsync(_page, "04-streamed-answer");
 
@@ -80,7 +80,7 @@ public sealed class ChatTests(BrowserFixture server) : IClassFixture<BrowserFixt
     public async Task RegenerateAndEditMakeBranchesToSwitchBetween()
     {
         await Ui.SendAsync(_page, "Branch out");
-        await _page.WaitForURLAsync("**/c/**");
+        await Ui.WaitForConversationAsync(_page);
         await Ui.WaitIdleAsync(_page);
         // TextContent, not InnerText: a long answer scrolled out of view is skipped by content-visibility, and its InnerText is empty.
         string? first = await Ui.Answers(_page).Last.Locator(".message-content").TextContentAsync();
@@ -119,12 +119,12 @@ public sealed class ChatTests(BrowserFixture server) : IClassFixture<BrowserFixt
     public async Task SearchFindsAndDeleteRemovesConversations()
     {
         await Ui.SendAsync(_page, "Recipes with zanzibar cloves");
-        await _page.WaitForURLAsync("**/c/**");
+        await Ui.WaitForConversationAsync(_page);
         await Ui.WaitIdleAsync(_page);
         await _page.GetByRole(AriaRole.Link, new() { Name = "New chat" }).ClickAsync();
         await _page.GetByRole(AriaRole.Heading, new() { Name = "What can I help with?" }).WaitForAsync();
         await Ui.SendAsync(_page, "Something else entirely");
-        await _page.WaitForURLAsync("**/c/**");
+        await Ui.WaitForConversationAsync(_page);
         await Ui.WaitIdleAsync(_page);
         var list = _page.GetByRole(AriaRole.Navigation, new() { Name = "Conversations" });
         await Assertions.Expect(list.GetByRole(AriaRole.Link, new() { Name = "Something else entirely" })).ToBeVisibleAsync();
@@ -149,7 +149,7 @@ public sealed class ChatTests(BrowserFixture server) : IClassFixture<BrowserFixt
     public async Task OnAPhoneTheSidebarIsADrawer()
     {
         await Ui.SendAsync(_page, "Hello from a laptop");
-        await _page.WaitForURLAsync("**/c/**");
+        await Ui.WaitForConversationAsync(_page);
         await Ui.WaitIdleAsync(_page);
 
         var phone = await _page.Context.NewPageAsync();

@@ -18,7 +18,7 @@ public sealed class FirstRunTests(BrowserFixture server) : IClassFixture<Browser
         await admin.GetByLabel("Password").FillAsync(Ui.Password);
         await admin.GetByRole(AriaRole.Button, new() { Name = "Create account" }).ClickAsync();
         await Ui.SendAsync(admin, "The admin's private plans");
-        await admin.WaitForURLAsync("**/c/**");
+        await Ui.WaitForConversationAsync(admin);
         await Ui.WaitIdleAsync(admin);
         string secret = Ui.ConversationId(admin);
 

@@ -63,7 +63,7 @@ public sealed class LongConversationTests(BrowserFixture server) : IClassFixture
         var page = await server.NewPageAsync();
         await Ui.SignUpAsync(page, "steady");
         await Ui.SendAsync(page, "First question");
-        await page.WaitForURLAsync("**/c/**");
+        await Ui.WaitForConversationAsync(page);
         await Ui.WaitIdleAsync(page);
 
         await page.EvaluateAsync(@"() => {

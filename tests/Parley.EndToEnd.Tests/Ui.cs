@@ -28,6 +28,25 @@ public static class Ui
         await composer.PressAsync("Enter");
     }
 
+    /// <summary>
+    /// Waits for the app to open a conversation (after a new chat's first message). When it does not,
+    /// the error says what the page showed instead: a rare CI failure waited here in vain.
+    /// </summary>
+    public static async Task WaitForConversationAsync(IPage page)
+    {
+        try
+        {
+            await page.WaitForURLAsync("**/c/**");
+        }
+        catch (TimeoutException e)
+        {
+            var alerts = await page.GetByRole(AriaRole.Alert).AllInnerTextsAsync();
+            var composer = page.GetByLabel("Message", new() { Exact = true });
+            string typed = await composer.CountAsync() > 0 ? await composer.InputValueAsync() : "(no composer)";
+            throw new TimeoutException($"no conversation opened: the page is at {page.Url}, alerts [{string.Join(" | ", alerts)}], composer holds \"{typed}\"", e);
+        }
+    }
+
     /// <summary>Waits until no answer is streaming (the Send button is back).</summary>
     public static async Task WaitIdleAsync(IPage page)
     {

@@ -32,7 +32,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     void refreshStatus();
-    get<User>("/api/auth/me").then(setUser, () => setUser(null));
+    // A refusal answers for the moment it was asked: someone who signed in meanwhile stays signed in.
+    get<User>("/api/auth/me").then(setUser, () => setUser((current) => current ?? null));
   }, [refreshStatus]);
 
   useEffect(() => {
