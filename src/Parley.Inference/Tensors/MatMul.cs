@@ -7,9 +7,10 @@ namespace Parley.Inference.Tensors;
 /// weight rows. Each thread walks its rows in tiles small enough to stay in L1 while every
 /// activation row passes over them, so weights are read from memory once per product. Where a
 /// matrix kernel exists, 4×4 (or, with AVX-512, 8×4) blocks of (row, token) are computed together;
-/// it gives the same bits as the per-row dot product, which covers the rest. F16 weights against several tokens are widened
-/// to F32 once (each row tile into per-thread scratch, the activations once per product) instead of
-/// in every dot, since .NET offers no F16C: the arithmetic, and so the result, is the F16 dot's.
+/// it gives the same bits as the per-row dot product, which covers the rest. F16 weights against
+/// several tokens are widened to F32 once (each row tile into per-thread scratch, the activations
+/// once per product) instead of in every dot, since .NET offers no F16C: the arithmetic, and so the
+/// result, is the F16 dot's.
 /// Q4_0 and Q4_K matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>).
 /// </summary>
 public sealed unsafe class MatMul : IParallelWork, IDisposable

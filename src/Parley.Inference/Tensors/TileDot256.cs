@@ -79,8 +79,15 @@ internal static unsafe class TileDot256
     /// <summary>The four rows' half scales of block <paramref name="b"/> as floats in lanes 0..3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> Scales(byte* w0, byte* w1, byte* w2, byte* w3) =>
-        // Packed in a general register and moved over once: element inserts would form a serial chain.
-        Fp16.ToFloat(Vector128.CreateScalar(*(ushort*)w0 | (ulong)*(ushort*)w1 << 16 | (ulong)*(ushort*)w2 << 32 | (ulong)*(ushort*)w3 << 48).AsUInt16());
+        Fp16.ToFloat(Vector128.CreateScalar(PackedScales(w0, w1, w2, w3)).AsUInt16());
+
+    /// <summary>
+    /// Four blocks' half scales packed in a general register, to be moved to a vector at once:
+    /// element inserts would form a serial chain.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong PackedScales(byte* w0, byte* w1, byte* w2, byte* w3) =>
+        *(ushort*)w0 | (ulong)*(ushort*)w1 << 16 | (ulong)*(ushort*)w2 << 32 | (ulong)*(ushort*)w3 << 48;
 
     private static void Rows4Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
         where TB : struct, IBlock
