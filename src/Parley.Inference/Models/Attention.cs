@@ -18,6 +18,7 @@ namespace Parley.Inference.Models;
 /// A decode token's query heads that share a KV head go through its keys together. Threads claim
 /// jobs one at a time, so the long causal rows of a prompt's last tokens do not all land on one thread.
 /// </summary>
+[SkipLocalsInit] // the lane sums' stack scratch (up to 32 KiB a job) is always written before it is read: zeroing it cost 1% of decoding
 internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParallelWork
 {
     public const int QueryTile = 4;
@@ -137,19 +138,20 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
         else if (hd >= LaneSums.VecDot) LaneScores<TW>(q, table, kvh * hd, hd, keys, scores, LaneSums.VecDot);
         else Scores<TW>(q, queries, table, kvh * hd, hd, keys, scores);
         for (int i = 0; i < TW.Queries; i++) Softmax(scores + i * stride, n[i], keys);
-        Weigh<TW>(scores, stride, keys, table, kvh * hd, hd, s.Attn + (long)job.T0 * c.QDim + job.H0 * hd, job.ByHeads ? hd : c.QDim, m,
+        if (Vector512.IsHardwareAccelerated && c.HeadDim % 32 == 0) Weigh512<TW>(scores, stride, keys, table, kvh * hd, hd, s.Attn + (long)job.T0 * c.QDim + job.H0 * hd, job.ByHeads ? hd : c.QDim, m,
+            gemm ? LaneSums.TinyBlas : LaneSums.VecDot);
+        else Weigh<TW>(scores, stride, keys, table, kvh * hd, hd, s.Attn + (long)job.T0 * c.QDim + job.H0 * hd, job.ByHeads ? hd : c.QDim, m,
             gemm ? LaneSums.TinyBlas : LaneSums.VecDot);
     }
 
     /// <summary>
-    /// scores[i][j] = scale · q_i · k_j for j below <paramref name="keys"/>, rounded up to eight, for
+    /// scores[i][j] = scale · q_i · k_j for j below <paramref name="keys"/>, rounded up to a whole block, for
     /// a decode token with a head smaller than ggml's 64-element vector step: ggml sums it all as
     /// leftovers in double. Products of two halves are exact, and summed in double they stay exact,
     /// so each dot is the correctly rounded one.
     /// </summary>
     private void Scores<TW>(float** q, double* qd, BlockTable table, int offset, int hd, int keys, float* scores) where TW : struct, IWidth
     {
-        var scale = Vector256.Create(_scale);
         int stride = _stride;
         // The queries as doubles once per tile: broadcasting them from memory keeps the inner loop free
         // of float-to-double conversions, whose merge into one register chained every step together.
@@ -159,41 +161,42 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
         }
 
         double* q0 = qd, q1 = qd + hd, q2 = qd + 2 * hd, q3 = qd + 3 * hd;
-        for (int j = 0; j < keys; j += 8)
+        var scale = Vector512.Create(_scale);
+        for (int j = 0; j < keys; j += B)
         {
-            Vector256<double> a0 = default, b0 = default, a1 = default, b1 = default;
-            Vector256<double> a2 = default, b2 = default, a3 = default, b3 = default;
-            float* k = _cache.Keys(table[j / B], _layer) + offset * B + j % B;
+            Vector512<double> a0 = default, b0 = default, a1 = default, b1 = default;
+            Vector512<double> a2 = default, b2 = default, a3 = default, b3 = default;
+            float* k = _cache.Keys(table[j / B], _layer) + offset * B;
             for (int d = 0; d < hd; d++, k += B)
             {
-                var (lo, hi) = Vector256.Widen(Vector256.Load(k));
-                var x = Vector256.Create(q0[d]);
-                a0 = Vector256.FusedMultiplyAdd(x, lo, a0);
-                b0 = Vector256.FusedMultiplyAdd(x, hi, b0);
+                var (lo, hi) = Vector512.Widen(Vector512.Load(k));
+                var x = Vector512.Create(q0[d]);
+                a0 = Vector512.FusedMultiplyAdd(x, lo, a0);
+                b0 = Vector512.FusedMultiplyAdd(x, hi, b0);
                 if (TW.Queries > 1)
                 {
-                    x = Vector256.Create(q1[d]);
-                    a1 = Vector256.FusedMultiplyAdd(x, lo, a1);
-                    b1 = Vector256.FusedMultiplyAdd(x, hi, b1);
+                    x = Vector512.Create(q1[d]);
+                    a1 = Vector512.FusedMultiplyAdd(x, lo, a1);
+                    b1 = Vector512.FusedMultiplyAdd(x, hi, b1);
                 }
 
                 if (TW.Queries > 2)
                 {
-                    x = Vector256.Create(q2[d]);
-                    a2 = Vector256.FusedMultiplyAdd(x, lo, a2);
-                    b2 = Vector256.FusedMultiplyAdd(x, hi, b2);
-                    x = Vector256.Create(q3[d]);
-                    a3 = Vector256.FusedMultiplyAdd(x, lo, a3);
-                    b3 = Vector256.FusedMultiplyAdd(x, hi, b3);
+                    x = Vector512.Create(q2[d]);
+                    a2 = Vector512.FusedMultiplyAdd(x, lo, a2);
+                    b2 = Vector512.FusedMultiplyAdd(x, hi, b2);
+                    x = Vector512.Create(q3[d]);
+                    a3 = Vector512.FusedMultiplyAdd(x, lo, a3);
+                    b3 = Vector512.FusedMultiplyAdd(x, hi, b3);
                 }
             }
 
-            Vector256.Store(Vector256.Narrow(a0, b0) * scale, scores + j);
-            if (TW.Queries > 1) Vector256.Store(Vector256.Narrow(a1, b1) * scale, scores + stride + j);
+            Vector512.Store(Vector512.Narrow(a0, b0) * scale, scores + j);
+            if (TW.Queries > 1) Vector512.Store(Vector512.Narrow(a1, b1) * scale, scores + stride + j);
             if (TW.Queries > 2)
             {
-                Vector256.Store(Vector256.Narrow(a2, b2) * scale, scores + 2 * stride + j);
-                Vector256.Store(Vector256.Narrow(a3, b3) * scale, scores + 3 * stride + j);
+                Vector512.Store(Vector512.Narrow(a2, b2) * scale, scores + 2 * stride + j);
+                Vector512.Store(Vector512.Narrow(a3, b3) * scale, scores + 3 * stride + j);
             }
         }
     }
@@ -323,6 +326,80 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
             for (int i = 0; i < Math.Min(TW.Queries, m); i++) Vector256.Store(LaneSums.Reduce(sums + i * lanes, lanes), output + i * outStride + d);
         }
     }
+
+    /// <summary>
+    /// <see cref="Weigh{TW}"/> for heads a multiple of 32 on AVX-512: a lane's chain carries 32
+    /// dimensions (two vectors) per query, so with decode's short chains (a few keys per lane of 64)
+    /// four times fewer chains pay their loop and reduction overhead. Each element's additions are
+    /// the same, in the same order: the bits are too.
+    /// </summary>
+    private void Weigh512<TW>(float* p, int stride, int keys, BlockTable table, int offset, int hd, float* output, int outStride, int m, int lanes)
+        where TW : struct, IWidth
+    {
+        int kv = c.KvDim;
+        var sums = stackalloc Vector512<float>[2 * QueryTile * LaneSums.VecDot];
+        int blocks = (keys + B - 1) / B;
+        var values = stackalloc nint[blocks];
+        for (int b = 0; b < blocks; b++) values[b] = (nint)(_cache.Values(table[b], _layer) + offset);
+        float* p0 = p, p1 = p + stride, p2 = p + 2 * stride, p3 = p + 3 * stride;
+        int step = lanes / B, half = QueryTile * lanes;
+        for (int d = 0; d < hd; d += 32)
+        {
+            for (int l = 0; l < lanes; l++)
+            {
+                Vector512<float> o0 = default, o1 = default, o2 = default, o3 = default;
+                Vector512<float> r0 = default, r1 = default, r2 = default, r3 = default;
+                int slot = (l % B) * kv + d;
+                for (int j = l, b = l / B; j < keys; j += lanes, b += step)
+                {
+                    float* v = (float*)values[b] + slot;
+                    var x = Vector512.Load(v);
+                    var y = Vector512.Load(v + 16);
+                    var w = Vector512.Create(p0[j]);
+                    o0 = Vector512.FusedMultiplyAdd(w, x, o0);
+                    r0 = Vector512.FusedMultiplyAdd(w, y, r0);
+                    if (TW.Queries > 1)
+                    {
+                        w = Vector512.Create(p1[j]);
+                        o1 = Vector512.FusedMultiplyAdd(w, x, o1);
+                        r1 = Vector512.FusedMultiplyAdd(w, y, r1);
+                    }
+
+                    if (TW.Queries > 2)
+                    {
+                        w = Vector512.Create(p2[j]);
+                        o2 = Vector512.FusedMultiplyAdd(w, x, o2);
+                        r2 = Vector512.FusedMultiplyAdd(w, y, r2);
+                        w = Vector512.Create(p3[j]);
+                        o3 = Vector512.FusedMultiplyAdd(w, x, o3);
+                        r3 = Vector512.FusedMultiplyAdd(w, y, r3);
+                    }
+                }
+
+                sums[l] = o0;
+                sums[half + l] = r0;
+                if (TW.Queries > 1)
+                {
+                    sums[lanes + l] = o1;
+                    sums[half + lanes + l] = r1;
+                }
+
+                if (TW.Queries > 2)
+                {
+                    sums[2 * lanes + l] = o2;
+                    sums[3 * lanes + l] = o3;
+                    sums[half + 2 * lanes + l] = r2;
+                    sums[half + 3 * lanes + l] = r3;
+                }
+            }
+
+            for (int i = 0; i < Math.Min(TW.Queries, m); i++)
+            {
+                Vector512.Store(LaneSums.Reduce512(sums + i * lanes, lanes), output + i * outStride + d);
+                Vector512.Store(LaneSums.Reduce512(sums + half + i * lanes, lanes), output + i * outStride + d + 16);
+            }
+        }
+    }
 }
 
 /// <summary>
@@ -331,6 +408,7 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
 /// dot four of them (64 lanes, folded 0+2, 1+3, then 0+1); the last sixteen lanes are reduced as
 /// _mm512_reduce_add_ps does (upper half plus lower half, down to one).
 /// </summary>
+[SkipLocalsInit]
 internal static class LaneSums
 {
     public const int TinyBlas = 16;
@@ -370,6 +448,22 @@ internal static class LaneSums
         var acc = Vector256<float>.Zero;
         for (int d = l; d < n; d += step) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + d * stride), Vector256.Create(x[d]), acc);
         return acc;
+    }
+
+    /// <summary><see cref="Reduce"/> for vectors of sixteen results.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<float> Reduce512(Vector512<float>* sums, int lanes)
+    {
+        if (lanes == VecDot)
+        {
+            for (int l = 0; l < TinyBlas; l++) sums[l] = (sums[l] + sums[32 + l]) + (sums[16 + l] + sums[48 + l]);
+        }
+
+        var u0 = (sums[12] + sums[4]) + (sums[8] + sums[0]);
+        var u1 = (sums[13] + sums[5]) + (sums[9] + sums[1]);
+        var u2 = (sums[14] + sums[6]) + (sums[10] + sums[2]);
+        var u3 = (sums[15] + sums[7]) + (sums[11] + sums[3]);
+        return (u0 + u2) + (u1 + u3);
     }
 
     /// <summary>Reduces <paramref name="lanes"/> partial sums (each a vector of eight independent results); 64 are first folded to 16 in place.</summary>
