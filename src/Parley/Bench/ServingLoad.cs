@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
@@ -79,49 +80,92 @@ public sealed class ServingLoad(HttpClient http, string model, int promptWords, 
             stream_options = new { include_usage = true },
         };
         var start = Stopwatch.GetTimestamp();
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions") { Content = JsonContent.Create(body) };
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
             if (!response.IsSuccessStatusCode) return new RequestSample(true, 0, [], 0, 0);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            var counts = new Counts();
             double ttft = -1;
             long last = 0;
-            var itl = new List<double>();
-            int output = 0, prompt = 0;
-            bool done = false;
-            while (await reader.ReadLineAsync(ct) is { } line)
+            var itl = new List<double>(outputTokens);
+            int filled = 0;
+            while (true)
             {
-                if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
-                string data = line[6..];
-                if (data == "[DONE]")
-                {
-                    done = true;
-                    break;
-                }
-
-                using var doc = JsonDocument.Parse(data);
-                var root = doc.RootElement;
-                if (root.TryGetProperty("error", out _)) return new RequestSample(true, 0, [], 0, 0);
-                if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-                {
-                    output = usage.GetProperty("completion_tokens").GetInt32();
-                    prompt = usage.GetProperty("prompt_tokens").GetInt32();
-                }
-
-                var choices = root.GetProperty("choices");
-                if (choices.GetArrayLength() == 0 || choices[0].GetProperty("text").GetString() is not { Length: > 0 }) continue;
+                if (filled == buffer.Length) buffer = Grow(buffer);
+                int read = await stream.ReadAsync(buffer.AsMemory(filled), ct);
+                if (read == 0) return new RequestSample(true, 0, [], 0, 0); // ended without [DONE]
+                filled += read;
                 long now = Stopwatch.GetTimestamp();
-                if (ttft < 0) ttft = Stopwatch.GetElapsedTime(start, now).TotalMilliseconds;
-                else itl.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
-                last = now;
-            }
+                // Every whole event in the buffer; a partial one waits for the next read.
+                int at = 0, end;
+                while ((end = buffer.AsSpan(at, filled - at).IndexOf("\n\n"u8)) >= 0)
+                {
+                    var kind = Event(buffer.AsMemory(at, end), ref counts);
+                    at += end + 2;
+                    if (kind == EventKind.Failed) return new RequestSample(true, 0, [], 0, 0);
+                    if (kind == EventKind.Done)
+                    {
+                        return ttft >= 0 ? new RequestSample(false, ttft, itl, counts.Output, counts.Prompt) : new RequestSample(true, 0, [], 0, 0);
+                    }
 
-            return done && ttft >= 0 ? new RequestSample(false, ttft, itl, output, prompt) : new RequestSample(true, 0, [], 0, 0);
+                    if (kind != EventKind.Token) continue;
+                    if (ttft < 0) ttft = Stopwatch.GetElapsedTime(start, now).TotalMilliseconds;
+                    else itl.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+                    last = now;
+                }
+
+                buffer.AsSpan(at, filled - at).CopyTo(buffer);
+                filled -= at;
+            }
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException or KeyNotFoundException or InvalidOperationException)
         {
             return new RequestSample(true, 0, [], 0, 0);
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private enum EventKind { Other, Token, Done, Failed }
+
+    private struct Counts
+    {
+        public int Output;
+        public int Prompt;
+    }
+
+    /// <summary>
+    /// One server-sent event, read from its bytes (no string per line: the client shares the cores
+    /// it measures): a chunk with text is a token; the usage chunk gives the counts.
+    /// </summary>
+    private static EventKind Event(ReadOnlyMemory<byte> e, ref Counts counts)
+    {
+        if (!e.Span.StartsWith("data: "u8)) return EventKind.Other;
+        var data = e[6..];
+        if (data.Span.SequenceEqual("[DONE]"u8)) return EventKind.Done;
+        using var doc = JsonDocument.Parse(data);
+        var root = doc.RootElement;
+        if (root.TryGetProperty("error", out _)) return EventKind.Failed;
+        if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            counts.Output = usage.GetProperty("completion_tokens").GetInt32();
+            counts.Prompt = usage.GetProperty("prompt_tokens").GetInt32();
+        }
+
+        var choices = root.GetProperty("choices");
+        return choices.GetArrayLength() > 0 && choices[0].GetProperty("text").GetString() is { Length: > 0 } ? EventKind.Token : EventKind.Other;
+    }
+
+    private static byte[] Grow(byte[] buffer)
+    {
+        byte[] bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+        buffer.CopyTo(bigger, 0);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return bigger;
     }
 }
