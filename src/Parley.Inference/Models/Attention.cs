@@ -162,7 +162,17 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
 
         double* q0 = qd, q1 = qd + hd, q2 = qd + 2 * hd, q3 = qd + 3 * hd;
         var scale = Vector512.Create(_scale);
-        for (int j = 0; j < keys; j += B)
+        int j = 0;
+        // One or two queries leave registers for two blocks at once: twice the independent chains, whose FMA latency bounds this loop.
+        if (TW.Queries <= 2)
+        {
+            for (; j + B < keys; j += 2 * B)
+            {
+                TwoBlocks<TW>(q0, q1, _cache.Keys(table[j / B], _layer) + offset * B, _cache.Keys(table[j / B + 1], _layer) + offset * B, hd, scores + j, stride, scale);
+            }
+        }
+
+        for (; j < keys; j += B)
         {
             Vector512<double> a0 = default, b0 = default, a1 = default, b1 = default;
             Vector512<double> a2 = default, b2 = default, a3 = default, b3 = default;
@@ -198,6 +208,41 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
                 Vector512.Store(Vector512.Narrow(a2, b2) * scale, scores + 2 * stride + j);
                 Vector512.Store(Vector512.Narrow(a3, b3) * scale, scores + 3 * stride + j);
             }
+        }
+    }
+
+    /// <summary><see cref="Scores{TW}"/> of one or two queries over the sixteen keys of two blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TwoBlocks<TW>(double* q0, double* q1, float* k0, float* k1, int hd, float* scores, int stride, Vector512<float> scale)
+        where TW : struct, IWidth
+    {
+        Vector512<double> a0 = default, b0 = default, c0 = default, d0 = default;
+        Vector512<double> a1 = default, b1 = default, c1 = default, d1 = default;
+        for (int d = 0; d < hd; d++, k0 += B, k1 += B)
+        {
+            var (lo0, hi0) = Vector512.Widen(Vector512.Load(k0));
+            var (lo1, hi1) = Vector512.Widen(Vector512.Load(k1));
+            var x = Vector512.Create(q0[d]);
+            a0 = Vector512.FusedMultiplyAdd(x, lo0, a0);
+            b0 = Vector512.FusedMultiplyAdd(x, hi0, b0);
+            c0 = Vector512.FusedMultiplyAdd(x, lo1, c0);
+            d0 = Vector512.FusedMultiplyAdd(x, hi1, d0);
+            if (TW.Queries > 1)
+            {
+                x = Vector512.Create(q1[d]);
+                a1 = Vector512.FusedMultiplyAdd(x, lo0, a1);
+                b1 = Vector512.FusedMultiplyAdd(x, hi0, b1);
+                c1 = Vector512.FusedMultiplyAdd(x, lo1, c1);
+                d1 = Vector512.FusedMultiplyAdd(x, hi1, d1);
+            }
+        }
+
+        Vector512.Store(Vector512.Narrow(a0, b0) * scale, scores);
+        Vector512.Store(Vector512.Narrow(c0, d0) * scale, scores + B);
+        if (TW.Queries > 1)
+        {
+            Vector512.Store(Vector512.Narrow(a1, b1) * scale, scores + stride);
+            Vector512.Store(Vector512.Narrow(c1, d1) * scale, scores + stride + B);
         }
     }
 
