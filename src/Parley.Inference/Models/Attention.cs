@@ -333,12 +333,11 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     private void Weigh<TW>(float* p, int stride, int keys, BlockTable table, int offset, int hd, float* output, int outStride, int m, int lanes)
         where TW : struct, IWidth
     {
-        int kv = c.KvDim;
         var sums = stackalloc Vector256<float>[QueryTile * LaneSums.VecDot];
         // Each block's values once: a lane walks the blocks at one slot (lanes are whole multiples of the block size).
         int blocks = (keys + B - 1) / B;
         var values = stackalloc nint[blocks];
-        for (int b = 0; b < blocks; b++) values[b] = (nint)(_cache.Values(table[b], _layer) + offset);
+        for (int b = 0; b < blocks; b++) values[b] = (nint)(_cache.Values(table[b], _layer) + offset * B);
         float* p0 = p, p1 = p + stride, p2 = p + 2 * stride, p3 = p + 3 * stride;
         int step = lanes / B;
         for (int d = 0; d < hd; d += 8)
@@ -346,7 +345,7 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
             for (int l = 0; l < lanes; l++)
             {
                 Vector256<float> o0 = default, o1 = default, o2 = default, o3 = default;
-                int slot = (l % B) * kv + d;
+                int slot = (l % B) * hd + d;
                 for (int j = l, b = l / B; j < keys; j += lanes, b += step)
                 {
                     var x = Vector256.Load((float*)values[b] + slot);
@@ -381,11 +380,10 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     private void Weigh512<TW>(float* p, int stride, int keys, BlockTable table, int offset, int hd, float* output, int outStride, int m, int lanes)
         where TW : struct, IWidth
     {
-        int kv = c.KvDim;
         var sums = stackalloc Vector512<float>[2 * QueryTile * LaneSums.VecDot];
         int blocks = (keys + B - 1) / B;
         var values = stackalloc nint[blocks];
-        for (int b = 0; b < blocks; b++) values[b] = (nint)(_cache.Values(table[b], _layer) + offset);
+        for (int b = 0; b < blocks; b++) values[b] = (nint)(_cache.Values(table[b], _layer) + offset * B);
         float* p0 = p, p1 = p + stride, p2 = p + 2 * stride, p3 = p + 3 * stride;
         int step = lanes / B, half = QueryTile * lanes;
         for (int d = 0; d < hd; d += 32)
@@ -394,7 +392,7 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
             {
                 Vector512<float> o0 = default, o1 = default, o2 = default, o3 = default;
                 Vector512<float> r0 = default, r1 = default, r2 = default, r3 = default;
-                int slot = (l % B) * kv + d;
+                int slot = (l % B) * hd + d;
                 for (int j = l, b = l / B; j < keys; j += lanes, b += step)
                 {
                     float* v = (float*)values[b] + slot;

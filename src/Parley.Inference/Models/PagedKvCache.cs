@@ -6,7 +6,7 @@ namespace Parley.Inference.Models;
 /// The key/value memory of every sequence, cut into blocks of <see cref="BlockSize"/> positions that
 /// sequences own through their <see cref="BlockTable"/>s (vLLM's paged attention). Each block holds,
 /// per layer, its keys transposed to [kv_dim][position] (so attention reads eight positions' keys
-/// per load) and its values as [position][kv_dim]. Entries are stored as F32 that are already rounded
+/// per load) and its values as [kv_head][position][head_dim]. Entries are stored as F32 that are already rounded
 /// to F16, so the numbers are those of llama.cpp's F16 cache while attention needs no conversion.
 /// </summary>
 public sealed unsafe class PagedKvCache : IDisposable
@@ -23,6 +23,7 @@ public sealed unsafe class PagedKvCache : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
         Layers = c.LayerCount;
         KvDim = c.KvDim;
+        HeadDim = c.HeadDim;
         BlockCount = blocks;
         _layerFloats = 2L * BlockSize * KvDim;
         _blockFloats = _layerFloats * Layers;
@@ -35,6 +36,7 @@ public sealed unsafe class PagedKvCache : IDisposable
 
     public int Layers { get; }
     public int KvDim { get; }
+    public int HeadDim { get; }
     public int BlockCount { get; }
     public long BytesPerBlock => _blockFloats * sizeof(float);
     public long Bytes => BytesPerBlock * BlockCount;
@@ -50,7 +52,7 @@ public sealed unsafe class PagedKvCache : IDisposable
     /// <summary>Keys of <paramref name="layer"/> in <paramref name="block"/>: [kv_dim][BlockSize].</summary>
     public float* Keys(int block, int layer) => _data + block * _blockFloats + layer * _layerFloats;
 
-    /// <summary>Values of <paramref name="layer"/> in <paramref name="block"/>: [BlockSize][kv_dim].</summary>
+    /// <summary>Values of <paramref name="layer"/> in <paramref name="block"/>: [kv_heads][BlockSize][head_dim], so one head's values of a block are contiguous.</summary>
     public float* Values(int block, int layer) => Keys(block, layer) + BlockSize * KvDim;
 
     /// <summary>Stores one position's key and value (already rounded to F16 precision) into its block slot.</summary>
@@ -58,7 +60,8 @@ public sealed unsafe class PagedKvCache : IDisposable
     {
         float* kt = Keys(block, layer) + slot;
         for (int i = 0; i < KvDim; i++) kt[i * BlockSize] = k[i];
-        new ReadOnlySpan<float>(v, KvDim).CopyTo(new Span<float>(Values(block, layer) + slot * KvDim, KvDim));
+        float* vt = Values(block, layer) + slot * HeadDim;
+        for (int h = 0; h < KvDim; h += HeadDim) new ReadOnlySpan<float>(v + h, HeadDim).CopyTo(new Span<float>(vt + h * BlockSize, HeadDim));
     }
 
     public void Dispose()
