@@ -260,6 +260,11 @@ public sealed class Scheduler : IDisposable
         var logits = _logits;
         _model.ParallelFor(_sampling.Count, i => _sampling[i].Seq.Choose(logits.AsSpan(_sampling[i].Row * vocab, vocab)), vocab);
         foreach (var (seq, _) in _sampling) Emit(seq);
+        // The tokens just woke their streams' writers, but the engine's threads fill the cores, and
+        // Linux (EEVDF) lets a running thread finish its slice first: the writers would wait for the
+        // next tick and the tokens leave in bursts 4 ms apart. Yielding once per step lets them run
+        // now (single stream: inter-token p99 4.0 -> 0.4 ms, time to first token 5 -> 3 ms).
+        if (_sampling.Count > 0) Thread.Yield();
         _step.Clear();
         _metrics.StepDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, _metrics.Tag);
         _metrics.StepTokens.Record(_batch.TokenCount, _metrics.Tag);
