@@ -31,7 +31,17 @@ public class JinjaTests
     [InlineData("{{ 'yes' if 1 in [1] else 'no' }} {{ 'ab' in 'cabd' }} {{ 'k' in {'k': 1} }}", "yes True True")]
     [InlineData("{{ [3, 1, 2] | sort | list }} {{ [{'n': 'b'}, {'n': 'a'}] | map(attribute='n') | join }}", "[1, 2, 3] ba")]
     [InlineData("{{ 1.0 }} {{ 0.5 + 1 }} {{ 3 | float }} {{ '42' | int + 1 }}", "1.0 1.5 3.0 43")]
+    [InlineData("{% set d = {1: 'a', 'x': 2, 2.5: 'c'} %}{{ d[1] }}{{ d[true] }}{{ d[1.0] }}{{ d[2.5] }} {{ 1 in d }} {{ '1' in d }} {{ d.get(1) }}", "aaac True False a")]
+    [InlineData("{{ {1: 'a', true: 'b'} }} {{ {1: 'a', 'k': none} | tojson }}", "{1: 'b'} {\"1\": \"a\", \"k\": null}")]
+    [InlineData("{% for k, v in {16: 'b', 2: 'a'} | dictsort %}{{ k }}{{ v }}{% endfor %} {% for k, v in {'b': 1, 'A': 2} | dictsort %}{{ k }}{% endfor %}", "2a16b Ab")]
     public void RendersLikeJinja2(string template, string expected) => Assert.Equal(expected, Render(template));
+
+    [Fact]
+    public void AListCannotKeyADict()
+    {
+        var e = Assert.Throws<TemplateException>(() => Render("{{ {[1]: 2} }}"));
+        Assert.Contains("unhashable type: 'list'", e.Message);
+    }
 
     [Fact]
     public void RaiseExceptionIsTheTemplatesOwnError()

@@ -41,9 +41,9 @@ public sealed class ChatTemplate
         globals.Set("namespace", new JinjaFunction("namespace", (a, kw) =>
         {
             var ns = new Namespace();
-            if (a.Count > 0 && a[0] is OrderedDictionary<string, object?> init)
+            if (a.Count > 0 && a[0] is JinjaDict init)
             {
-                foreach (var kv in init) ns.Values[kv.Key] = kv.Value;
+                foreach (var kv in init) ns.Values[kv.Key as string ?? throw new TemplateException("TypeError: namespace() keywords must be strings")] = kv.Value;
             }
 
             foreach (var kv in kw) ns.Values[kv.Key] = kv.Value;
@@ -51,8 +51,8 @@ public sealed class ChatTemplate
         }));
         globals.Set("dict", new JinjaFunction("dict", (a, kw) =>
         {
-            var d = new OrderedDictionary<string, object?>(StringComparer.Ordinal);
-            if (a.Count > 0 && a[0] is OrderedDictionary<string, object?> init)
+            var d = new JinjaDict();
+            if (a.Count > 0 && a[0] is JinjaDict init)
             {
                 foreach (var kv in init) d[kv.Key] = kv.Value;
             }
@@ -78,9 +78,9 @@ public sealed class ChatTemplate
         _ => v.ToString(),
     };
 
-    private static OrderedDictionary<string, object?> ToDict(IEnumerable<KeyValuePair<string, object?>> pairs)
+    private static JinjaDict ToDict(IEnumerable<KeyValuePair<string, object?>> pairs)
     {
-        var d = new OrderedDictionary<string, object?>(StringComparer.Ordinal);
+        var d = new JinjaDict();
         foreach (var kv in pairs) d[kv.Key] = FromClr(kv.Value);
         return d;
     }

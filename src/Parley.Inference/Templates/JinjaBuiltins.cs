@@ -26,7 +26,7 @@ internal sealed partial class JinjaInterpreter
                 {
                     string s => (long)new StringInfo(s).LengthInTextElements,
                     List<object?> l => (long)l.Count,
-                    OrderedDictionary<string, object?> d => (long)d.Count,
+                    JinjaDict d => (long)d.Count,
                     Undefined => 0L,
                     _ => throw new TemplateException($"TypeError: object of type '{Py.TypeName(v)}' has no len()"),
                 };
@@ -81,13 +81,14 @@ internal sealed partial class JinjaInterpreter
                 }
 
             case "dictsort":
-                return v is OrderedDictionary<string, object?> dd
-                    ? dd.OrderBy(kv => kv.Key, StringComparer.OrdinalIgnoreCase).Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList()
+                // By key, strings without regard to case (Jinja's default).
+                return v is JinjaDict dd
+                    ? dd.OrderBy(kv => kv.Key is string s ? s.ToLowerInvariant() : kv.Key, Comparer<object>.Create(Py.Compare)).Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList()
                     : throw new TemplateException("dictsort expects a dict");
             case "items":
                 return v switch
                 {
-                    OrderedDictionary<string, object?> d => d.Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList(),
+                    JinjaDict d => d.Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList(),
                     Undefined => new List<object?>(),
                     _ => throw new TemplateException($"items expects a dict, found {Py.TypeName(v)}"),
                 };
@@ -224,9 +225,9 @@ internal sealed partial class JinjaInterpreter
         "boolean" => v is bool,
         "true" => v is true,
         "false" => v is false,
-        "mapping" => v is OrderedDictionary<string, object?> or Namespace,
+        "mapping" => v is JinjaDict or Namespace,
         "sequence" => v is List<object?> or string,
-        "iterable" => v is List<object?> or string or OrderedDictionary<string, object?>,
+        "iterable" => v is List<object?> or string or JinjaDict,
         "callable" => v is JinjaFunction,
         "odd" => (long)Py.ToDouble(v) % 2 != 0,
         "even" => (long)Py.ToDouble(v) % 2 == 0,
@@ -356,13 +357,13 @@ internal sealed partial class JinjaInterpreter
                         Method(name, (_, _) => throw new TemplateException($"SecurityError: access to attribute '{name}' of 'list' object is unsafe.")),
                     _ => null,
                 };
-            case OrderedDictionary<string, object?> d:
+            case JinjaDict d:
                 return name switch
                 {
                     "items" => Method(name, (_, _) => d.Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList()),
                     "keys" => Method(name, (_, _) => d.Keys.Cast<object?>().ToList()),
                     "values" => Method(name, (_, _) => d.Values.ToList()),
-                    "get" => Method(name, (a, _) => a[0] is string k && d.TryGetValue(k, out var v) ? v : a.Count > 1 ? a[1] : null),
+                    "get" => Method(name, (a, _) => JinjaDict.IsHashable(a[0]) && d.TryGetValue(a[0]!, out var v) ? v : a.Count > 1 ? a[1] : null),
                     "update" or "pop" or "setdefault" or "clear" or "popitem" =>
                         Method(name, (_, _) => throw new TemplateException($"SecurityError: access to attribute '{name}' of 'dict' object is unsafe.")),
                     _ => null,

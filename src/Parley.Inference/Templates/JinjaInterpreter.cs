@@ -256,8 +256,8 @@ internal sealed partial class JinjaInterpreter
                 return t.Items.Select(i => Eval(i, scope)).ToList();
             case DictExpr d:
                 {
-                    var dict = new OrderedDictionary<string, object?>(StringComparer.Ordinal);
-                    foreach (var (k, val) in d.Pairs) dict[Py.Str(Eval(k, scope))] = Eval(val, scope);
+                    var dict = new JinjaDict();
+                    foreach (var (k, val) in d.Pairs) dict[JinjaDict.Hashable(Eval(k, scope))] = Eval(val, scope);
                     return dict;
                 }
 
@@ -422,7 +422,7 @@ internal sealed partial class JinjaInterpreter
     {
         string s => item is string sub ? s.Contains(sub, StringComparison.Ordinal) : throw new TemplateException($"TypeError: 'in <string>' requires string as left operand, not {Py.TypeName(item)}"),
         List<object?> l => l.Any(x => Py.Equals(x, item)),
-        OrderedDictionary<string, object?> d => item is string k && d.ContainsKey(k),
+        JinjaDict d => JinjaDict.IsHashable(item) && d.ContainsKey(item!),
         Namespace ns => item is string k2 && ns.Values.ContainsKey(k2),
         Undefined or null => container is null ? throw new TemplateException("TypeError: argument of type 'NoneType' is not iterable") : false,
         _ => throw new TemplateException($"TypeError: argument of type '{Py.TypeName(container)}' is not iterable"),
@@ -431,7 +431,7 @@ internal sealed partial class JinjaInterpreter
     public static IEnumerable<object?> Iterate(object? v, int line) => v switch
     {
         List<object?> l => l,
-        OrderedDictionary<string, object?> d => d.Keys.Cast<object?>(),
+        JinjaDict d => d.Keys.Cast<object?>(),
         string s => StringChars(s),
         Undefined => [],
         Namespace ns => ns.Values.Keys.Cast<object?>(),
@@ -447,8 +447,8 @@ internal sealed partial class JinjaInterpreter
     {
         switch (target)
         {
-            case OrderedDictionary<string, object?> d:
-                if (key is string k && d.TryGetValue(k, out var v)) return v;
+            case JinjaDict d:
+                if (JinjaDict.IsHashable(key) && d.TryGetValue(key!, out var v)) return v;
                 return key is string name ? (object?)GetMethod(target, name) ?? new Undefined($"'dict object' has no attribute '{name}'") : new Undefined($"'dict object' has no attribute {Py.Repr(key)}");
             case List<object?> l when key is long or bool:
                 {
@@ -487,7 +487,7 @@ internal sealed partial class JinjaInterpreter
                 return loop.Get(name);
             case Namespace ns:
                 return ns.Values.TryGetValue(name, out var nv) ? nv : new Undefined($"'Namespace object' has no attribute '{name}'");
-            case OrderedDictionary<string, object?> d:
+            case JinjaDict d:
                 return (object?)GetMethod(target, name) ?? (d.TryGetValue(name, out var v) ? v : new Undefined($"'dict object' has no attribute '{name}'"));
             default:
                 return (object?)GetMethod(target, name) ?? new Undefined($"'{Py.TypeName(target)} object' has no attribute '{name}'");

@@ -18,6 +18,41 @@ internal sealed class Namespace
     public OrderedDictionary<string, object?> Values { get; } = new(StringComparer.Ordinal);
 }
 
+/// <summary>
+/// A dict as templates see it: insertion-ordered, keyed by any hashable value with Python's equality
+/// (1, 1.0 and True are one key; strings compare by ordinal). JSON objects and CLR dictionaries
+/// arrive with string keys; dict literals may use numbers too.
+/// </summary>
+internal sealed class JinjaDict() : OrderedDictionary<object, object?>(Key.Instance)
+{
+    /// <summary>Checks that <paramref name="key"/> can key a dict, as Python's hash() does.</summary>
+    public static object Hashable(object? key) => key switch
+    {
+        string or long or double or bool => key,
+        null => throw new TemplateException("TypeError: None as a dict key is not supported"),
+        _ => throw new TemplateException($"TypeError: unhashable type: '{Py.TypeName(key)}'"),
+    };
+
+    /// <summary>Whether <paramref name="key"/> could be a key at all (a lookup with anything else finds nothing).</summary>
+    public static bool IsHashable(object? key) => key is string or long or double or bool;
+
+    private sealed class Key : IEqualityComparer<object>
+    {
+        public static readonly Key Instance = new();
+
+        public new bool Equals(object? a, object? b) => Py.Equals(a, b);
+
+        public int GetHashCode(object o) => o switch
+        {
+            string s => StringComparer.Ordinal.GetHashCode(s),
+            double d when d == Math.Floor(d) && Math.Abs(d) < 9.2e18 => ((long)d).GetHashCode(),
+            double d => d.GetHashCode(),
+            _ when Py.IsNumber(o) => ((long)Py.ToDouble(o)).GetHashCode(),
+            _ => o.GetHashCode(),
+        };
+    }
+}
+
 /// <summary>A function a template can call: a global, a macro, or a bound method of a value.</summary>
 internal sealed class JinjaFunction(string name, Func<List<object?>, Dictionary<string, object?>, object?> invoke)
 {
@@ -65,9 +100,9 @@ internal static class Py
         _ => null,
     };
 
-    private static OrderedDictionary<string, object?> ToDict(JsonElement e)
+    private static JinjaDict ToDict(JsonElement e)
     {
-        var d = new OrderedDictionary<string, object?>(StringComparer.Ordinal);
+        var d = new JinjaDict();
         foreach (var p in e.EnumerateObject()) d[p.Name] = FromJson(p.Value);
         return d;
     }
@@ -80,7 +115,7 @@ internal static class Py
         double d => d != 0,
         string s => s.Length > 0,
         List<object?> l => l.Count > 0,
-        OrderedDictionary<string, object?> d => d.Count > 0,
+        JinjaDict d => d.Count > 0,
         _ => true,
     };
 
@@ -93,7 +128,7 @@ internal static class Py
         double => "float",
         string => "str",
         List<object?> => "list",
-        OrderedDictionary<string, object?> => "dict",
+        JinjaDict => "dict",
         Namespace => "Namespace",
         JinjaFunction => "function",
         _ => v.GetType().Name,
@@ -118,7 +153,7 @@ internal static class Py
             (null, null) => true,
             (string x, string y) => x == y,
             (List<object?> x, List<object?> y) => x.Count == y.Count && x.Zip(y).All(p => Equals(p.First, p.Second)),
-            (OrderedDictionary<string, object?> x, OrderedDictionary<string, object?> y) =>
+            (JinjaDict x, JinjaDict y) =>
                 x.Count == y.Count && x.All(kv => y.TryGetValue(kv.Key, out var o) && Equals(kv.Value, o)),
             _ => ReferenceEquals(a, b),
         };
@@ -161,8 +196,8 @@ internal static class Py
                 return StringRepr(s);
             case List<object?> list:
                 return "[" + string.Join(", ", list.Select(Repr)) + "]";
-            case OrderedDictionary<string, object?> d:
-                return "{" + string.Join(", ", d.Select(kv => StringRepr(kv.Key) + ": " + Repr(kv.Value))) + "}";
+            case JinjaDict d:
+                return "{" + string.Join(", ", d.Select(kv => Repr(kv.Key) + ": " + Repr(kv.Value))) + "}";
             case Namespace ns:
                 return "<Namespace " + string.Join(", ", ns.Values.Select(kv => kv.Key + "=" + Repr(kv.Value))) + ">";
             case JinjaFunction f:
@@ -272,16 +307,16 @@ internal static class Py
                     return;
                 }
 
-            case OrderedDictionary<string, object?> or Namespace:
+            case JinjaDict or Namespace:
                 {
-                    var d = v as OrderedDictionary<string, object?> ?? ((Namespace)v).Values;
-                    if (d.Count == 0)
+                    IEnumerable<KeyValuePair<object, object?>> pairs = v is JinjaDict jd ? jd : ((Namespace)v).Values.Select(kv => KeyValuePair.Create((object)kv.Key, kv.Value));
+                    if (!pairs.Any())
                     {
                         sb.Append("{}");
                         return;
                     }
 
-                    IEnumerable<KeyValuePair<string, object?>> pairs = sortKeys ? d.OrderBy(kv => kv.Key, StringComparer.Ordinal) : d;
+                    if (sortKeys) pairs = pairs.OrderBy(kv => kv.Key, Comparer<object>.Create(Compare));
                     sb.Append('{');
                     bool first = true;
                     foreach (var kv in pairs)
@@ -289,7 +324,7 @@ internal static class Py
                         if (!first) sb.Append(item);
                         first = false;
                         NewLine(sb, indent, level + 1);
-                        JsonString(sb, kv.Key);
+                        JsonString(sb, JsonKey(kv.Key));
                         sb.Append(key);
                         WriteJson(sb, kv.Value, indent, item, key, sortKeys, level + 1);
                     }
@@ -303,6 +338,15 @@ internal static class Py
                 throw new TemplateException($"TypeError: Object of type {TypeName(v)} is not JSON serializable");
         }
     }
+
+    /// <summary>What json.dumps makes of a key: numbers and booleans become their JSON text.</summary>
+    private static string JsonKey(object key) => key switch
+    {
+        string s => s,
+        bool b => b ? "true" : "false",
+        double d => FloatRepr(d),
+        _ => Str(key),
+    };
 
     private static void NewLine(StringBuilder sb, int? indent, int level)
     {
