@@ -17,6 +17,7 @@ public sealed unsafe class LlamaModel : IDisposable
     private readonly ForwardScratch _s;
     private readonly Attention _attention;
     private readonly Rope _rope;
+    private readonly TokenStages _stages;
     private readonly ForwardBatch _single = new();
 
     private LlamaModel(GgufFile file, int threads, KernelLevel level)
@@ -30,6 +31,7 @@ public sealed unsafe class LlamaModel : IDisposable
         _s = new ForwardScratch(Config);
         _attention = new Attention(Config, _s);
         _rope = new Rope(Config, Weights.RopeFreqs);
+        _stages = new TokenStages(Config, _s, _rope, _pool, _rows);
     }
 
     public GgufFile File { get; }
@@ -109,7 +111,9 @@ public sealed unsafe class LlamaModel : IDisposable
 
         _rope.Prepare(pos, n);
         _attention.Prepare(batch, cache, pos);
-        for (int l = 0; l < c.LayerCount; l++) Layer(l, Weights.Layers[l], batch, cache);
+        _stages.Prepare(batch, cache);
+        _stages.Residual(n, add: false, Weights.Layers[0].AttnNorm);
+        for (int l = 0; l < c.LayerCount; l++) Layer(l, Weights.Layers[l], n);
 
         foreach (var seg in batch.Segments)
         {
@@ -124,44 +128,22 @@ public sealed unsafe class LlamaModel : IDisposable
         }
     }
 
-    private void Layer(int l, LayerWeights w, ForwardBatch batch, PagedKvCache cache)
+    /// <summary>One transformer block; Xn holds its input's attention norm, and on return the next block's.</summary>
+    private void Layer(int l, LayerWeights w, int n)
     {
         var c = Config;
-        int n = batch.TokenCount;
-        int d = c.EmbeddingLength;
-        for (int t = 0; t < n; t++) Ops.RmsNorm(_s.X + (long)t * d, w.AttnNorm, _s.Xn + (long)t * d, d, c.RmsEpsilon);
         Project(_s.Xn, n, new(w.Wq, _s.Q, w.Bq), new(w.Wk, _s.K, w.Bk), new(w.Wv, _s.V, w.Bv));
-
-        foreach (var seg in batch.Segments)
-        {
-            for (int i = 0; i < seg.Count; i++)
-            {
-                int t = seg.First + i, p = seg.Start + i;
-                float* q = _s.Q + (long)t * c.QDim;
-                float* k = _s.K + (long)t * c.KvDim;
-                float* v = _s.V + (long)t * c.KvDim;
-                _rope.Apply(q, c.HeadCount, t);
-                _rope.Apply(k, c.KvHeadCount, t);
-                // Q meets the keys as F16, and the cache holds F16 keys and values.
-                Ops.RoundToHalf(q, c.QDim);
-                Ops.RoundToHalf(k, c.KvDim);
-                Ops.RoundToHalf(v, c.KvDim);
-                cache.Write(seg.Table[p / PagedKvCache.BlockSize], p % PagedKvCache.BlockSize, l, k, v);
-            }
-        }
-
+        _stages.Positions(n, l);
         _attention.Run(_pool, l);
 
         Project(_s.Attn, n, new Projection(w.Wo, _s.Proj));
-        for (int t = 0; t < n; t++) Ops.Add(_s.X + (long)t * d, _s.Proj + (long)t * d, d);
-
-        for (int t = 0; t < n; t++) Ops.RmsNorm(_s.X + (long)t * d, w.FfnNorm, _s.Xn + (long)t * d, d, c.RmsEpsilon);
+        _stages.Residual(n, add: true, w.FfnNorm);
         Project(_s.Xn, n, new(w.WGate, _s.Gate), new(w.WUp, _s.Up));
         int ff = c.FeedForwardLength;
         if (n == 1) Ops.SwiGlu(_s.Gate, _s.Up, ff);
         else _rows.For(n, t => Ops.SwiGlu(_s.Gate + (long)t * ff, _s.Up + (long)t * ff, ff), ff);
         Project(_s.Gate, n, new Projection(w.WDown, _s.Proj));
-        for (int t = 0; t < n; t++) Ops.Add(_s.X + (long)t * d, _s.Proj + (long)t * d, d);
+        _stages.Residual(n, add: true, l + 1 < c.LayerCount ? Weights.Layers[l + 1].AttnNorm : null);
     }
 
     /// <summary>

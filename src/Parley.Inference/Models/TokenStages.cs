@@ -1,0 +1,100 @@
+using Parley.Inference.Tensors;
+
+namespace Parley.Inference.Models;
+
+/// <summary>
+/// The per-token steps of a layer between its matrix products: residual additions with RMS norms,
+/// and RoPE with the F16 rounding and cache write of Q, K and V. A prompt chunk's tokens are split
+/// across the pool (run one after the other they left the other threads idle for a tenth of a
+/// prompt's time); a decode step's few tokens run inline, where the pool's round trip would cost
+/// more. Nothing is allocated either way.
+/// </summary>
+internal sealed unsafe class TokenStages(ModelConfig c, ForwardScratch s, Rope rope, WorkerPool pool, ParallelRows rows) : IParallelWork
+{
+    private const int ChunksPerThread = 4;
+
+    private BlockTable[] _tables = [];
+    private PagedKvCache _cache = null!;
+    private bool _positions;
+    private bool _add;
+    private float* _norm;
+    private int _layer;
+    private int _tokens;
+    private int _chunks;
+
+    /// <summary>Notes each token's block table, for the cache writes of every layer of this pass.</summary>
+    public void Prepare(ForwardBatch batch, PagedKvCache cache)
+    {
+        if (_tables.Length < batch.TokenCount) _tables = new BlockTable[Math.Max(batch.TokenCount, 2 * _tables.Length)];
+        foreach (var seg in batch.Segments)
+        {
+            for (int i = 0; i < seg.Count; i++) _tables[seg.First + i] = seg.Table;
+        }
+
+        _cache = cache;
+    }
+
+    /// <summary>For every token: X += Proj when <paramref name="add"/>, then Xn = RMSNorm(X) · <paramref name="norm"/> unless it is null.</summary>
+    public void Residual(int tokens, bool add, float* norm)
+    {
+        _positions = false;
+        _add = add;
+        _norm = norm;
+        Run(tokens, c.EmbeddingLength);
+    }
+
+    /// <summary>For every token: RoPE on its Q and K, Q, K and V rounded to F16, K and V written to its cache slot in <paramref name="layer"/>.</summary>
+    public void Positions(int tokens, int layer)
+    {
+        _positions = true;
+        _layer = layer;
+        Run(tokens, c.QDim + 2 * c.KvDim);
+    }
+
+    private void Run(int tokens, int elements)
+    {
+        if (!rows.WorthSplitting(tokens, elements))
+        {
+            Range(0, tokens);
+            return;
+        }
+
+        _tokens = tokens;
+        _chunks = Math.Min(tokens, pool.Threads * ChunksPerThread);
+        pool.Run(this, _chunks);
+    }
+
+    public void Execute(int participant, int chunk) => Range((int)((long)_tokens * chunk / _chunks), (int)((long)_tokens * (chunk + 1) / _chunks));
+
+    private void Range(int from, int to)
+    {
+        int d = c.EmbeddingLength;
+        for (int t = from; t < to; t++)
+        {
+            if (_positions)
+            {
+                Position(t);
+                continue;
+            }
+
+            float* x = s.X + (long)t * d;
+            if (_add) Ops.Add(x, s.Proj + (long)t * d, d);
+            if (_norm != null) Ops.RmsNorm(x, _norm, s.Xn + (long)t * d, d, c.RmsEpsilon);
+        }
+    }
+
+    private void Position(int t)
+    {
+        int p = s.Positions[t];
+        float* q = s.Q + (long)t * c.QDim;
+        float* k = s.K + (long)t * c.KvDim;
+        float* v = s.V + (long)t * c.KvDim;
+        rope.Apply(q, c.HeadCount, t);
+        rope.Apply(k, c.KvHeadCount, t);
+        // Q meets the keys as F16, and the cache holds F16 keys and values.
+        Ops.RoundToHalf(q, c.QDim);
+        Ops.RoundToHalf(k, c.KvDim);
+        Ops.RoundToHalf(v, c.KvDim);
+        _cache.Write(_tables[t][p / PagedKvCache.BlockSize], p % PagedKvCache.BlockSize, _layer, k, v);
+    }
+}
