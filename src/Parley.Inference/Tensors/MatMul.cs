@@ -17,7 +17,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 {
     private const int RowTile = 32;
     // Chunks per thread: enough that the others can cover for a thread the OS has descheduled.
-    private const int ChunksPerThread = 16;
+    private const int ChunksPerThread = 4;
 
     private readonly WorkerPool _pool;
     private readonly KernelLevel _level;
