@@ -250,15 +250,15 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     /// scores[i][j] = scale · q_i · k_j as ggml sums with <paramref name="lanes"/> lanes: dimension d
     /// goes to lane d mod lanes, each lane an FMA chain; the lanes are folded to sixteen and reduced
     /// (<see cref="LaneSums.Reduce"/>); dimensions past the last whole step of 64 (ggml's vector dot
-    /// only) are added in double. Eight keys at a time, one per vector lane.
+    /// only) are added in double. A block's sixteen keys at a time, one per vector lane.
     /// </summary>
     private void LaneScores<TW>(float** q, BlockTable table, int offset, int hd, int keys, float* scores, int lanes) where TW : struct, IWidth
     {
         int whole = lanes == LaneSums.VecDot ? hd & ~(LaneSums.VecDot - 1) : hd;
-        var scale = Vector256.Create(_scale);
-        for (int j = 0; j < keys; j += 8)
+        var scale = Vector512.Create(_scale);
+        for (int j = 0; j < keys; j += B)
         {
-            float* k = _cache.Keys(table[j / B], _layer) + offset * B + j % B;
+            float* k = _cache.Keys(table[j / B], _layer) + offset * B;
             for (int i = 0; i < TW.Queries; i++)
             {
                 float* qi = q[i];
@@ -266,19 +266,19 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
                 if (whole < hd)
                 {
                     // ggml's leftovers: each product (exact for halves) added in double.
-                    var (lo, hi) = Vector256.Widen(dot);
+                    var (lo, hi) = Vector512.Widen(dot);
                     for (int d = whole; d < hd; d++)
                     {
-                        var (klo, khi) = Vector256.Widen(Vector256.Load(k + d * B));
-                        var x = Vector256.Create((double)qi[d]);
+                        var (klo, khi) = Vector512.Widen(Vector512.Load(k + d * B));
+                        var x = Vector512.Create((double)qi[d]);
                         lo += klo * x;
                         hi += khi * x;
                     }
 
-                    dot = Vector256.Narrow(lo, hi);
+                    dot = Vector512.Narrow(lo, hi);
                 }
 
-                Vector256.Store(dot * scale, scores + i * _stride + j);
+                Vector512.Store(dot * scale, scores + i * _stride + j);
             }
         }
     }
@@ -438,8 +438,8 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
 
             for (int i = 0; i < Math.Min(TW.Queries, m); i++)
             {
-                Vector512.Store(LaneSums.Reduce512(sums + i * lanes, lanes), output + i * outStride + d);
-                Vector512.Store(LaneSums.Reduce512(sums + half + i * lanes, lanes), output + i * outStride + d + 16);
+                Vector512.Store(LaneSums.Reduce(sums + i * lanes, lanes), output + i * outStride + d);
+                Vector512.Store(LaneSums.Reduce(sums + half + i * lanes, lanes), output + i * outStride + d + 16);
             }
         }
     }
@@ -457,9 +457,9 @@ internal static class LaneSums
     public const int TinyBlas = 16;
     public const int VecDot = 64;
 
-    /// <summary>Σ_d a[d·stride] · x[d] over d below <paramref name="n"/> (a multiple of 16), for eight columns of <paramref name="a"/> at once, in 16 lanes.</summary>
+    /// <summary>Σ_d a[d·stride] · x[d] over d below <paramref name="n"/> (a multiple of 16), for sixteen columns of <paramref name="a"/> at once, in 16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Vector256<float> Dot16(float* a, int stride, float* x, int n)
+    public static unsafe Vector512<float> Dot16(float* a, int stride, float* x, int n)
     {
         var u0 = (Chain(a, stride, x, 12, TinyBlas, n) + Chain(a, stride, x, 4, TinyBlas, n)) + (Chain(a, stride, x, 8, TinyBlas, n) + Chain(a, stride, x, 0, TinyBlas, n));
         var u1 = (Chain(a, stride, x, 13, TinyBlas, n) + Chain(a, stride, x, 5, TinyBlas, n)) + (Chain(a, stride, x, 9, TinyBlas, n) + Chain(a, stride, x, 1, TinyBlas, n));
@@ -469,9 +469,9 @@ internal static class LaneSums
     }
 
     /// <summary>The same in 64 lanes (n a multiple of 64), folded to 16 as ggml's vector dot does (0+2, 1+3, then 0+1 of its four accumulators).</summary>
-    public static unsafe Vector256<float> Dot64(float* a, int stride, float* x, int n)
+    public static unsafe Vector512<float> Dot64(float* a, int stride, float* x, int n)
     {
-        var y = stackalloc Vector256<float>[TinyBlas];
+        var y = stackalloc Vector512<float>[TinyBlas];
         for (int l = 0; l < TinyBlas; l++)
         {
             y[l] = Fold(Chain(a, stride, x, l, VecDot, n), Chain(a, stride, x, 16 + l, VecDot, n), Chain(a, stride, x, 32 + l, VecDot, n), Chain(a, stride, x, 48 + l, VecDot, n));
@@ -482,24 +482,27 @@ internal static class LaneSums
 
     /// <summary>ggml's fold of its four 16-lane accumulators into one: 0+2, 1+3, then the two.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fold(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3) => (x0 + x2) + (x1 + x3);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fold(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3) => (x0 + x2) + (x1 + x3);
 
     /// <summary>Lane l's FMA chain: elements l, l + step, … below n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<float> Chain(float* a, int stride, float* x, int l, int step, int n)
+    private static unsafe Vector512<float> Chain(float* a, int stride, float* x, int l, int step, int n)
     {
-        var acc = Vector256<float>.Zero;
-        for (int d = l; d < n; d += step) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + d * stride), Vector256.Create(x[d]), acc);
+        var acc = Vector512<float>.Zero;
+        for (int d = l; d < n; d += step) acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + d * stride), Vector512.Create(x[d]), acc);
         return acc;
     }
 
-    /// <summary><see cref="Reduce"/> for vectors of sixteen results.</summary>
+    /// <summary><see cref="Reduce(Vector256{float}*, int)"/> for vectors of sixteen results.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Vector512<float> Reduce512(Vector512<float>* sums, int lanes)
+    public static unsafe Vector512<float> Reduce(Vector512<float>* sums, int lanes)
     {
         if (lanes == VecDot)
         {
-            for (int l = 0; l < TinyBlas; l++) sums[l] = (sums[l] + sums[32 + l]) + (sums[16 + l] + sums[48 + l]);
+            for (int l = 0; l < TinyBlas; l++) sums[l] = Fold(sums[l], sums[16 + l], sums[32 + l], sums[48 + l]);
         }
 
         var u0 = (sums[12] + sums[4]) + (sums[8] + sums[0]);
