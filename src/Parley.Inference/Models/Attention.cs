@@ -13,8 +13,8 @@ namespace Parley.Inference.Models;
 /// a single token (decode) goes through ggml_vec_dot_f16 (64 lanes over the KV length padded to
 /// 256, leftovers in double), several (a prompt chunk) through llamafile's tinyBLAS (16 lanes), each
 /// lane an FMA chain reduced in _mm512_reduce_add_ps's order (see <see cref="LaneSums"/>).
-/// For speed keys are stored transposed in their blocks, so eight positions' scores come out of one
-/// run of FMAs, and up to four query tokens of one head go through the keys and values together.
+/// For speed keys are stored transposed in their blocks, so a block's sixteen positions' scores come
+/// out of one run of FMAs, and up to four query tokens of one head go through the keys and values together.
 /// A decode token's query heads that share a KV head go through its keys together. Threads claim
 /// jobs one at a time, so the long causal rows of a prompt's last tokens do not all land on one thread.
 /// </summary>

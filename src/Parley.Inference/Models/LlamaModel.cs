@@ -139,9 +139,7 @@ public sealed unsafe class LlamaModel : IDisposable
         Project(_s.Attn, n, new Projection(w.Wo, _s.Proj));
         _stages.Residual(n, add: true, w.FfnNorm);
         Project(_s.Xn, n, new(w.WGate, _s.Gate), new(w.WUp, _s.Up));
-        int ff = c.FeedForwardLength;
-        if (n == 1) Ops.SwiGlu(_s.Gate, _s.Up, ff);
-        else _rows.For(n, t => Ops.SwiGlu(_s.Gate + (long)t * ff, _s.Up + (long)t * ff, ff), ff);
+        _stages.SwiGlu(n);
         Project(_s.Gate, n, new Projection(w.WDown, _s.Proj));
         _stages.Residual(n, add: true, l + 1 < c.LayerCount ? Weights.Layers[l + 1].AttnNorm : null);
     }

@@ -4,7 +4,7 @@ namespace Parley.Inference.Models;
 
 /// <summary>
 /// The per-token steps of a layer between its matrix products: residual additions with RMS norms,
-/// and RoPE with the F16 rounding and cache write of Q, K and V. A prompt chunk's tokens are split
+/// RoPE with the F16 rounding and cache write of Q, K and V, and SwiGLU. A prompt chunk's tokens are split
 /// across the pool (run one after the other they left the other threads idle for a tenth of a
 /// prompt's time); a decode step's few tokens run inline, where the pool's round trip would cost
 /// more. Nothing is allocated either way.
@@ -13,9 +13,11 @@ internal sealed unsafe class TokenStages(ModelConfig c, ForwardScratch s, Rope r
 {
     private const int ChunksPerThread = 4;
 
+    private enum Stage { Residual, Positions, SwiGlu }
+
     private BlockTable[] _tables = [];
     private PagedKvCache _cache = null!;
-    private bool _positions;
+    private Stage _stage;
     private bool _add;
     private float* _norm;
     private int _layer;
@@ -37,7 +39,7 @@ internal sealed unsafe class TokenStages(ModelConfig c, ForwardScratch s, Rope r
     /// <summary>For every token: X += Proj when <paramref name="add"/>, then Xn = RMSNorm(X) · <paramref name="norm"/> unless it is null.</summary>
     public void Residual(int tokens, bool add, float* norm)
     {
-        _positions = false;
+        _stage = Stage.Residual;
         _add = add;
         _norm = norm;
         Run(tokens, c.EmbeddingLength);
@@ -46,9 +48,16 @@ internal sealed unsafe class TokenStages(ModelConfig c, ForwardScratch s, Rope r
     /// <summary>For every token: RoPE on its Q and K, Q, K and V rounded to F16, K and V written to its cache slot in <paramref name="layer"/>.</summary>
     public void Positions(int tokens, int layer)
     {
-        _positions = true;
+        _stage = Stage.Positions;
         _layer = layer;
         Run(tokens, c.QDim + 2 * c.KvDim);
+    }
+
+    /// <summary>For every token: Gate = SiLU(Gate) · Up.</summary>
+    public void SwiGlu(int tokens)
+    {
+        _stage = Stage.SwiGlu;
+        Run(tokens, c.FeedForwardLength);
     }
 
     private void Run(int tokens, int elements)
@@ -68,18 +77,23 @@ internal sealed unsafe class TokenStages(ModelConfig c, ForwardScratch s, Rope r
 
     private void Range(int from, int to)
     {
-        int d = c.EmbeddingLength;
+        int d = c.EmbeddingLength, ff = c.FeedForwardLength;
         for (int t = from; t < to; t++)
         {
-            if (_positions)
+            switch (_stage)
             {
-                Position(t);
-                continue;
+                case Stage.Positions:
+                    Position(t);
+                    break;
+                case Stage.SwiGlu:
+                    Ops.SwiGlu(s.Gate + (long)t * ff, s.Up + (long)t * ff, ff);
+                    break;
+                default:
+                    float* x = s.X + (long)t * d;
+                    if (_add) Ops.Add(x, s.Proj + (long)t * d, d);
+                    if (_norm != null) Ops.RmsNorm(x, _norm, s.Xn + (long)t * d, d, c.RmsEpsilon);
+                    break;
             }
-
-            float* x = s.X + (long)t * d;
-            if (_add) Ops.Add(x, s.Proj + (long)t * d, d);
-            if (_norm != null) Ops.RmsNorm(x, _norm, s.Xn + (long)t * d, d, c.RmsEpsilon);
         }
     }
 
