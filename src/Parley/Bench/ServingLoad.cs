@@ -99,7 +99,8 @@ public sealed class ServingLoad(HttpClient http, string model, int promptWords, 
                 if (read == 0) return new RequestSample(true, 0, [], 0, 0); // ended without [DONE]
                 filled += read;
                 long now = Stopwatch.GetTimestamp();
-                // Every whole event in the buffer; a partial one waits for the next read.
+                // Every whole event in the buffer (events end with a blank line, "\n\n" as OpenAI and vLLM
+                // send them); a partial one waits for the next read.
                 int at = 0, end;
                 while ((end = buffer.AsSpan(at, filled - at).IndexOf("\n\n"u8)) >= 0)
                 {
