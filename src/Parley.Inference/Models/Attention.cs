@@ -138,10 +138,10 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
         else if (hd >= LaneSums.VecDot) LaneScores<TW>(q, table, kvh * hd, hd, keys, scores, LaneSums.VecDot);
         else Scores<TW>(q, queries, table, kvh * hd, hd, keys, scores);
         for (int i = 0; i < TW.Queries; i++) Softmax(scores + i * stride, n[i], keys);
-        if (Vector512.IsHardwareAccelerated && c.HeadDim % 32 == 0) Weigh512<TW>(scores, stride, keys, table, kvh * hd, hd, s.Attn + (long)job.T0 * c.QDim + job.H0 * hd, job.ByHeads ? hd : c.QDim, m,
-            gemm ? LaneSums.TinyBlas : LaneSums.VecDot);
-        else Weigh<TW>(scores, stride, keys, table, kvh * hd, hd, s.Attn + (long)job.T0 * c.QDim + job.H0 * hd, job.ByHeads ? hd : c.QDim, m,
-            gemm ? LaneSums.TinyBlas : LaneSums.VecDot);
+        float* output = s.Attn + (long)job.T0 * c.QDim + job.H0 * hd;
+        int outStride = job.ByHeads ? hd : c.QDim, lanes = gemm ? LaneSums.TinyBlas : LaneSums.VecDot;
+        if (Vector512.IsHardwareAccelerated && hd % 32 == 0) Weigh512<TW>(scores, stride, keys, table, kvh * hd, hd, output, outStride, m, lanes);
+        else Weigh<TW>(scores, stride, keys, table, kvh * hd, hd, output, outStride, m, lanes);
     }
 
     /// <summary>
