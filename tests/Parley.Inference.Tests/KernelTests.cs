@@ -239,7 +239,8 @@ public unsafe class KernelTests
 
     /// <summary>
     /// Q4_0 and Q4_K matrices with a multiple of eight rows follow llama.cpp's repacked order at every
-    /// level: exactly the bits of the scalar reference of that order, for every (row, token).
+    /// level: exactly the bits of the scalar reference of that order, for every (row, token). One to
+    /// nine tokens reach every Q4_0 tile: 8×8 and 8×4 (AVX-512), 4×4 and 4×1.
     /// </summary>
     [Theory]
     [InlineData(GgmlType.Q4_0)]

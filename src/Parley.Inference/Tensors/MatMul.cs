@@ -6,7 +6,7 @@ namespace Parley.Inference.Tensors;
 /// y[b, n] = W[n, :] · x[b, :] for a batch of activation rows, split across the worker pool by
 /// weight rows. Each thread walks its rows in tiles small enough to stay in L1 while every
 /// activation row passes over them, so weights are read from memory once per product. Where a
-/// matrix kernel exists, 4×4 (or, with AVX-512, 8×4) blocks of (row, token) are computed together;
+/// matrix kernel exists, 4×4 (or, with AVX-512, 8×4 and 8×8) blocks of (row, token) are computed together;
 /// it gives the same bits as the per-row dot product, which covers the rest. F16 weights against
 /// several tokens are widened to F32 once (each row tile into per-thread scratch, the activations
 /// once per product) instead of in every dot, since .NET offers no F16C: the arithmetic, and so the
@@ -87,7 +87,8 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             part.Dot = Q4_0Interleaved.RowDot;
             part.Tile4x4 = tiles ? Q4_0Interleaved.Tile4x4 : null;
             part.Tile4x1 = tiles ? Q4_0Interleaved.Tile4x1 : null;
-            part.Tile8x4 = null;
+            part.Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_0Interleaved.Tile8x4 : null;
+            part.Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_0Interleaved.Tile8x8 : null;
         }
         else if (Q4_KInterleaved.Applies(w))
         {
@@ -153,6 +154,20 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
             int tiled = part.Tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
             int b = 0;
+            if (part.Tile8x8 != null)
+            {
+                for (; b + 8 <= batch; b += 8)
+                {
+                    int r = r0;
+                    for (; r + 8 <= tiled; r += 8) part.Tile8x8(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                    for (; r < tiled; r += 4)
+                    {
+                        part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                        part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b + 4), x.Stride, k, y + (long)(b + 4) * yStride + r, yStride);
+                    }
+                }
+            }
+
             if (part.Tile4x4 != null)
             {
                 for (; b + 4 <= batch; b += 4)
@@ -212,6 +227,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
         /// <summary>Eight rows against four tokens, where a kernel exists; the 4×4 tile takes the rows left over.</summary>
         public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4;
+
+        /// <summary>Eight rows against eight tokens, where a kernel exists (it has the 4×4 tile beside it).</summary>
+        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8;
         public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1;
     }
 

@@ -25,6 +25,10 @@ internal static unsafe class Q4_0Interleaved
 
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1 => TilesSupported ? &Rows4Tokens1 : null;
 
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4 => Q4_0Tiles512.Supported ? &Q4_0Tiles512.Rows8Tokens4 : null;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8 => Q4_0Tiles512.Supported ? &Q4_0Tiles512.Rows8Tokens8 : null;
+
     /// <summary>One row against one activation row, scalar: the reference for the order.</summary>
     public static float Dot(byte* w, byte* a, int k)
     {

@@ -1,0 +1,152 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Parley.Inference.Tensors;
+
+/// <summary>
+/// Eight Q4_0 rows against four or eight tokens in the repacked order of <see cref="Q4_0Interleaved"/>,
+/// for CPUs with AVX-512 (and AVX-VNNI). A block's eight rows are transposed in registers so that
+/// each 32-bit lane holds one row's four quants of a group; each VPDPBUSD then multiplies all eight
+/// rows by one token's four activations (broadcast), and after the block's eight groups each lane
+/// holds its row's whole integer dot, which is what that order converts and adds: nothing is left to
+/// reduce across lanes. The transposition is paid once per block for all the tile's tokens. On
+/// L1-resident data, against the 4×4 tile: 1.5× with four tokens, 2.0× with eight. The integer sums
+/// are exact and the float steps those of <see cref="Q4_0Interleaved.Dot"/>, so the bits are its.
+/// </summary>
+internal static unsafe class Q4_0Tiles512
+{
+    private const int BlockBytes = 18;
+
+    public static bool Supported => TileDot256.Supported && Avx512F.IsSupported;
+
+    /// <summary>Eight weight rows (rows apart by the stride) against four activation rows: y[t·yStride + r].</summary>
+    public static void Rows8Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
+        byte* a1 = a + aStride, a2 = a1 + aStride, a3 = a2 + aStride;
+        // c{tokens}: the low half accumulates the first token's eight rows, the high half the second's.
+        Vector512<float> c01 = default, c23 = default;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* wb = w + b * BlockBytes;
+            Transpose(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
+            var dw = Scales(wb, wStride);
+            c01 = Step(c01, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a1, qo, nb, b), a, a1, b);
+            c23 = Step(c23, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a2, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a3, qo, nb, b), a2, a3, b);
+        }
+
+        Store(y, yStride, c01);
+        Store(y + 2 * yStride, yStride, c23);
+    }
+
+    /// <summary>Eight weight rows against eight activation rows: y[t·yStride + r].</summary>
+    public static void Rows8Tokens8(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
+        byte* a1 = a + aStride, a2 = a1 + aStride, a3 = a2 + aStride, a4 = a3 + aStride, a5 = a4 + aStride, a6 = a5 + aStride, a7 = a6 + aStride;
+        Vector512<float> c01 = default, c23 = default, c45 = default, c67 = default;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* wb = w + b * BlockBytes;
+            Transpose(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
+            var dw = Scales(wb, wStride);
+            c01 = Step(c01, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a1, qo, nb, b), a, a1, b);
+            c23 = Step(c23, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a2, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a3, qo, nb, b), a2, a3, b);
+            c45 = Step(c45, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a4, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a5, qo, nb, b), a4, a5, b);
+            c67 = Step(c67, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a6, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a7, qo, nb, b), a6, a7, b);
+        }
+
+        Store(y, yStride, c01);
+        Store(y + 2 * yStride, yStride, c23);
+        Store(y + 4 * yStride, yStride, c45);
+        Store(y + 6 * yStride, yStride, c67);
+    }
+
+    /// <summary>
+    /// Block <paramref name="wb"/> of eight rows as unsigned quants, group g (quants 4g..4g+3) of row r
+    /// in lane r of <c>g{g}</c>: a 4×4 transpose of 32-bit lanes within each 128-bit lane (rows r and
+    /// r+4 share a register), then one shuffle of 128-bit lanes per pair of groups.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose(byte* wb, int s,
+        out Vector256<byte> g0, out Vector256<byte> g1, out Vector256<byte> g2, out Vector256<byte> g3,
+        out Vector256<byte> g4, out Vector256<byte> g5, out Vector256<byte> g6, out Vector256<byte> g7)
+    {
+        // p{r}, 128-bit lanes: row r groups 0-3, row r groups 4-7, row r+4 groups 0-3, row r+4 groups 4-7
+        var p0 = Vector512.Create(TileDot256.Q4_0Block.Unsigned(wb), TileDot256.Q4_0Block.Unsigned(wb + 4 * s)).AsInt32();
+        var p1 = Vector512.Create(TileDot256.Q4_0Block.Unsigned(wb + s), TileDot256.Q4_0Block.Unsigned(wb + 5 * s)).AsInt32();
+        var p2 = Vector512.Create(TileDot256.Q4_0Block.Unsigned(wb + 2 * s), TileDot256.Q4_0Block.Unsigned(wb + 6 * s)).AsInt32();
+        var p3 = Vector512.Create(TileDot256.Q4_0Block.Unsigned(wb + 3 * s), TileDot256.Q4_0Block.Unsigned(wb + 7 * s)).AsInt32();
+        var t0 = Avx512F.UnpackLow(p0, p1).AsInt64();
+        var t1 = Avx512F.UnpackHigh(p0, p1).AsInt64();
+        var t2 = Avx512F.UnpackLow(p2, p3).AsInt64();
+        var t3 = Avx512F.UnpackHigh(p2, p3).AsInt64();
+        // u0, 128-bit lanes: group 0 of rows 0-3, group 4 of rows 0-3, group 0 of rows 4-7, group 4 of rows 4-7
+        var u0 = Avx512F.UnpackLow(t0, t2);
+        var u1 = Avx512F.UnpackHigh(t0, t2);
+        var u2 = Avx512F.UnpackLow(t1, t3);
+        var u3 = Avx512F.UnpackHigh(t1, t3);
+        const byte Pair = 0b11_01_10_00; // 128-bit lanes 0, 2, 1, 3: group g of rows 0-7, then group g+4
+        var v0 = Avx512F.Shuffle4x128(u0, u0, Pair).AsByte();
+        var v1 = Avx512F.Shuffle4x128(u1, u1, Pair).AsByte();
+        var v2 = Avx512F.Shuffle4x128(u2, u2, Pair).AsByte();
+        var v3 = Avx512F.Shuffle4x128(u3, u3, Pair).AsByte();
+        g0 = v0.GetLower();
+        g4 = v0.GetUpper();
+        g1 = v1.GetLower();
+        g5 = v1.GetUpper();
+        g2 = v2.GetLower();
+        g6 = v2.GetUpper();
+        g3 = v3.GetLower();
+        g7 = v3.GetUpper();
+    }
+
+    /// <summary>
+    /// The eight rows' integer dots of block <paramref name="b"/> with one activation row: each group's
+    /// four activations broadcast against the rows' groups, in two chains, starting from the bias the
+    /// unsigned quants add (8 · the block's activation sum).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Sums(Vector256<byte> g0, Vector256<byte> g1, Vector256<byte> g2, Vector256<byte> g3,
+        Vector256<byte> g4, Vector256<byte> g5, Vector256<byte> g6, Vector256<byte> g7, byte* a, int qo, int nb, int b)
+    {
+        int* x = (int*)(a + qo) + 8 * b;
+        var even = Vector256.Create(-(((int*)(a + 4 * nb))[b] << TileDot256.Q4_0Block.BiasShift));
+        var odd = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, g1, Vector256.Create(x[1]).AsSByte());
+        even = AvxVnni.MultiplyWideningAndAdd(even, g0, Vector256.Create(x[0]).AsSByte());
+        even = AvxVnni.MultiplyWideningAndAdd(even, g2, Vector256.Create(x[2]).AsSByte());
+        odd = AvxVnni.MultiplyWideningAndAdd(odd, g3, Vector256.Create(x[3]).AsSByte());
+        even = AvxVnni.MultiplyWideningAndAdd(even, g4, Vector256.Create(x[4]).AsSByte());
+        odd = AvxVnni.MultiplyWideningAndAdd(odd, g5, Vector256.Create(x[5]).AsSByte());
+        even = AvxVnni.MultiplyWideningAndAdd(even, g6, Vector256.Create(x[6]).AsSByte());
+        odd = AvxVnni.MultiplyWideningAndAdd(odd, g7, Vector256.Create(x[7]).AsSByte());
+        return even + odd;
+    }
+
+    /// <summary>acc + float(sums of two tokens, side by side) × (d_w · d_x), the repacked order's step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Step(Vector512<float> acc, Vector512<float> dw, Vector256<int> first, Vector256<int> second, byte* aFirst, byte* aSecond, int b)
+    {
+        var dx = Vector512.Create(Vector256.Create(((float*)aFirst)[b]), Vector256.Create(((float*)aSecond)[b]));
+        return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Vector512.Create(first, second)), dw * dx, acc);
+    }
+
+    /// <summary>The eight rows' half scales of one block as floats, in both halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Scales(byte* w, int stride)
+    {
+        ulong lo = TileDot256.PackedScales(w, w + stride, w + 2 * stride, w + 3 * stride);
+        w += 4 * stride;
+        ulong hi = TileDot256.PackedScales(w, w + stride, w + 2 * stride, w + 3 * stride);
+        var rows = Fp16.ToFloat(Vector128.Create(lo, hi).AsUInt16());
+        return Vector512.Create(rows, rows);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* y, int yStride, Vector512<float> twoTokens)
+    {
+        twoTokens.GetLower().Store(y);
+        twoTokens.GetUpper().Store(y + yStride);
+    }
+}
