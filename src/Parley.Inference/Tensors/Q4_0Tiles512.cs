@@ -16,8 +16,6 @@ namespace Parley.Inference.Tensors;
 /// </summary>
 internal static unsafe class Q4_0Tiles512
 {
-    private const int BlockBytes = 18;
-
     public static bool Supported => TileDot256.Supported && Avx512F.IsSupported;
 
     /// <summary>Eight weight rows (rows apart by the stride) against four activation rows: y[t·yStride + r].</summary>
@@ -29,7 +27,7 @@ internal static unsafe class Q4_0Tiles512
         Vector512<float> c01 = default, c23 = default;
         for (int b = 0; b < nb; b++)
         {
-            byte* wb = w + b * BlockBytes;
+            byte* wb = w + b * TileDot256.Q4_0Block.Bytes;
             Transpose(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
             var dw = Scales(wb, wStride);
             c01 = Step(c01, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a1, qo, nb, b), a, a1, b);
@@ -48,7 +46,7 @@ internal static unsafe class Q4_0Tiles512
         Vector512<float> c01 = default, c23 = default, c45 = default, c67 = default;
         for (int b = 0; b < nb; b++)
         {
-            byte* wb = w + b * BlockBytes;
+            byte* wb = w + b * TileDot256.Q4_0Block.Bytes;
             Transpose(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
             var dw = Scales(wb, wStride);
             c01 = Step(c01, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a1, qo, nb, b), a, a1, b);
@@ -136,10 +134,7 @@ internal static unsafe class Q4_0Tiles512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Scales(byte* w, int stride)
     {
-        ulong lo = TileDot256.PackedScales(w, w + stride, w + 2 * stride, w + 3 * stride);
-        w += 4 * stride;
-        ulong hi = TileDot256.PackedScales(w, w + stride, w + 2 * stride, w + 3 * stride);
-        var rows = Fp16.ToFloat(Vector128.Create(lo, hi).AsUInt16());
+        var rows = TileDot256.Scales8(w, stride);
         return Vector512.Create(rows, rows);
     }
 

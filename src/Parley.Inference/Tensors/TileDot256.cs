@@ -81,6 +81,16 @@ internal static unsafe class TileDot256
     internal static Vector256<float> Scales(byte* w0, byte* w1, byte* w2, byte* w3) =>
         Fp16.ToFloat(Vector128.CreateScalar(PackedScales(w0, w1, w2, w3)).AsUInt16());
 
+    /// <summary>The half scales of eight rows' blocks (rows apart by the stride) as floats in lanes 0..7.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Scales8(byte* w, int stride)
+    {
+        ulong lo = PackedScales(w, w + stride, w + 2 * stride, w + 3 * stride);
+        w += 4 * stride;
+        ulong hi = PackedScales(w, w + stride, w + 2 * stride, w + 3 * stride);
+        return Fp16.ToFloat(Vector128.Create(lo, hi).AsUInt16());
+    }
+
     /// <summary>
     /// Four blocks' half scales packed in a general register, to be moved to a vector at once:
     /// element inserts would form a serial chain.

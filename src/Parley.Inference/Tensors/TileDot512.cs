@@ -44,13 +44,7 @@ internal static unsafe class TileDot512
 
     /// <summary>The eight rows' half scales of one block as floats in lanes 0..7.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Scales(byte* w, int stride)
-    {
-        ulong lo = TileDot256.PackedScales(w, w + stride, w + 2 * stride, w + 3 * stride);
-        w += 4 * stride;
-        ulong hi = TileDot256.PackedScales(w, w + stride, w + 2 * stride, w + 3 * stride);
-        return Fp16.ToFloat(Vector128.Create(lo, hi).AsUInt16()).ToVector512Unsafe();
-    }
+    private static Vector512<float> Scales(byte* w, int stride) => TileDot256.Scales8(w, stride).ToVector512Unsafe();
 
     private static void Rows8Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
         where TB : struct, TileDot256.IBlock
