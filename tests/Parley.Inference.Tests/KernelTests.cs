@@ -240,13 +240,22 @@ public unsafe class KernelTests
     /// <summary>
     /// Q4_0 and Q4_K matrices with a multiple of eight rows follow llama.cpp's repacked order at every
     /// level: exactly the bits of the scalar reference of that order, for every (row, token). One to
-    /// nine tokens reach every Q4_0 tile: 8×8 and 8×4 (AVX-512), 4×4 and 4×1.
+    /// nine tokens reach every Q4_0 tile: 8×8, 8×4 and 8×1 (AVX-512), 4×4 and 4×1.
     /// </summary>
     [Theory]
     [InlineData(GgmlType.Q4_0)]
     [InlineData(GgmlType.Q4_K)]
     public void InterleavedMatMulFollowsTheRepackedOrder(GgmlType type) =>
-        AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)Q4_0Interleaved.RowDot : (nint)Q4_KInterleaved.RowDot);
+        AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)WholeBlockOrder.RowDot(type) : (nint)Q4_KInterleaved.RowDot);
+
+    /// <summary>
+    /// Q8_0 logits take the same whole-block order at every level (and Q8_0 products in a layer
+    /// ggml's, <see cref="MatMulMatchesRowByRowDots"/>). 37 rows: after the 8-row tiles, a 4-row tile
+    /// and a row dot.
+    /// </summary>
+    [Fact]
+    public void Q8_0LogitsFollowTheWholeBlockOrder() =>
+        AssertMatMulGives(GgmlType.Q8_0, rows: 37, seed: 13, _ => (nint)WholeBlockOrder.RowDot(GgmlType.Q8_0), logits: true);
 
     /// <summary>
     /// Products of one activation buffer run together (as Q, K and V are) give each product's own
@@ -284,8 +293,11 @@ public unsafe class KernelTests
         }
     }
 
-    /// <summary>Random weights and 1 to 9 tokens through <see cref="MatMul"/> at every level, against <paramref name="dotFor"/>'s row dot (a function pointer).</summary>
-    private static void AssertMatMulGives(GgmlType type, int rows, int seed, Func<KernelLevel, nint> dotFor)
+    /// <summary>
+    /// Random weights and 1 to 9 tokens through <see cref="MatMul"/> at every level, against
+    /// <paramref name="dotFor"/>'s row dot (a function pointer); <paramref name="logits"/>: the product's flag.
+    /// </summary>
+    private static void AssertMatMulGives(GgmlType type, int rows, int seed, Func<KernelLevel, nint> dotFor, bool logits = false)
     {
         using var pool = new WorkerPool(2);
         var r = new Random(seed);
@@ -309,7 +321,7 @@ public unsafe class KernelTests
                 {
                     Array.Clear(y);
                     act.Load(ActivationLayout.For(type), xp, n, K, new ParallelRows(pool));
-                    using (var matmul = new MatMul(pool, level)) matmul.Run(m, act, yp, rows);
+                    using (var matmul = new MatMul(pool, level)) matmul.Run([new Product(m, yp, rows, logits)], act);
                     for (int b = 0; b < n; b++)
                     {
                         for (int i = 0; i < rows; i++)

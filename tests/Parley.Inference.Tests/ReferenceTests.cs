@@ -15,11 +15,16 @@ public class ReferenceTests(ITestOutputHelper output)
     /// <summary>F32 and F16 files: every top-5 logit within this of llama.cpp's.</summary>
     private const double FloatTolerance = 0.015;
 
-    /// <summary>
-    /// Q8_0 files: the 0.05 at every step. Their products, softmax and attention sums follow
-    /// llama.cpp's order exactly, so the logits agree to the reference's printed precision.
-    /// </summary>
+    /// <summary>Q8_0 files: the 0.05 at every step.</summary>
     private const double QuantizedTarget = 0.05;
+
+    /// <summary>
+    /// What Q8_0 files in fact keep to: every layer's products, softmax and attention sums follow
+    /// llama.cpp's order exactly, and only the logits' own product takes another (WholeBlockOrder),
+    /// which moves them by float rounding (about 5e-6 here). A layer off ggml's order moved them by
+    /// up to 0.07 when tried, so this bound catches what the 0.05 target would let through.
+    /// </summary>
+    private const double ExactOrderBound = 1e-4;
 
     /// <summary>
     /// Q4_0 and K-quant files: most steps agree to 1e-5. Q4_0 and Q4_K products follow llama.cpp's
@@ -87,6 +92,7 @@ public class ReferenceTests(ITestOutputHelper output)
         }
 
         Assert.Equal(64, step);
+        if (exactOrder) Assert.True(worst < ExactOrderBound, $"{name}: worst top-5 logit error {worst:G3}, over {ExactOrderBound} for a file whose layers follow llama.cpp's order");
         output.WriteLine($"{name}: worst top-5 logit error {worst:G3}, {onTarget}/64 steps within {QuantizedTarget}");
     }
 

@@ -124,7 +124,7 @@ public sealed unsafe class LlamaModel : IDisposable
         if (batch.LogitRows == 0) return;
         fixed (float* y = logits)
         {
-            Project(_s.Xn, batch.LogitRows, new Projection(Weights.Output, y));
+            Project(_s.Xn, batch.LogitRows, new Projection(Weights.Output, y, logits: true));
         }
     }
 
@@ -159,7 +159,7 @@ public sealed unsafe class LlamaModel : IDisposable
             int count = 0;
             for (; i < projections.Length && ActivationLayout.For(projections[i].W.Type) == type; i++)
             {
-                products[count++] = new Product(projections[i].W, projections[i].Y, projections[i].W.Rows);
+                products[count++] = new Product(projections[i].W, projections[i].Y, projections[i].W.Rows, projections[i].Logits);
             }
 
             _matmul.Run(products[..count], act);
@@ -172,11 +172,12 @@ public sealed unsafe class LlamaModel : IDisposable
         }
     }
 
-    private readonly struct Projection(WeightMatrix w, float* y, float* bias = null)
+    private readonly struct Projection(WeightMatrix w, float* y, float* bias = null, bool logits = false)
     {
         public WeightMatrix W { get; } = w;
         public float* Y { get; } = y;
         public float* Bias { get; } = bias;
+        public bool Logits { get; } = logits;
     }
 
     public void Dispose()

@@ -11,7 +11,8 @@ namespace Parley.Inference.Tensors;
 /// several tokens are widened to F32 once (each row tile into per-thread scratch, the activations
 /// once per product) instead of in every dot, since .NET offers no F16C: the arithmetic, and so the
 /// result, is the F16 dot's.
-/// Q4_0 and Q4_K matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="Q4_0Interleaved"/>, <see cref="Q4_KInterleaved"/>).
+/// Q4_0 and Q4_K matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="WholeBlockOrder"/>, <see cref="Q4_KInterleaved"/>),
+/// and so do Q8_0 logits, where that order is free to take (<see cref="WholeBlockOrder"/> says why).
 /// </summary>
 public sealed unsafe class MatMul : IParallelWork, IDisposable
 {
@@ -82,13 +83,14 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         part.Tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
         part.Tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
         part.Tile8x4 = _level >= KernelLevel.Vector512 ? TileDot512.Get8x4(w.Type) : null;
-        if (Q4_0Interleaved.Applies(w))
+        if (WholeBlockOrder.Applies(w, p.Logits))
         {
-            part.Dot = Q4_0Interleaved.RowDot;
-            part.Tile4x4 = tiles ? Q4_0Interleaved.Tile4x4 : null;
-            part.Tile4x1 = tiles ? Q4_0Interleaved.Tile4x1 : null;
-            part.Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_0Interleaved.Tile8x4 : null;
-            part.Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_0Interleaved.Tile8x8 : null;
+            part.Dot = WholeBlockOrder.RowDot(w.Type);
+            part.Tile4x4 = tiles ? WholeBlockOrder.Tile4x4(w.Type) : null;
+            part.Tile4x1 = tiles ? WholeBlockOrder.Tile4x1(w.Type) : null;
+            part.Tile8x4 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x4(w.Type) : null;
+            part.Tile8x8 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x8(w.Type) : null;
+            part.Tile8x1 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x1(w.Type) : null;
         }
         else if (Q4_KInterleaved.Applies(w))
         {
@@ -186,7 +188,13 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             {
                 byte* xa = x.Row(b);
                 float* yb = y + (long)b * yStride;
-                for (int r = r0; r < tiled; r += 4) part.Tile4x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
+                int r = r0;
+                if (part.Tile8x1 != null)
+                {
+                    for (; r + 8 <= tiled; r += 8) part.Tile8x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
+                }
+
+                for (; r < tiled; r += 4) part.Tile4x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
             }
 
             for (b = 0; b < batch; b++)
@@ -231,6 +239,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         /// <summary>Eight rows against eight tokens, where a kernel exists (it has the 4×4 tile beside it).</summary>
         public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8;
         public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1;
+
+        /// <summary>Eight rows against one token, where a kernel exists (it has the 4×1 tile beside it).</summary>
+        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x1;
     }
 
     public void Dispose()
@@ -248,10 +259,14 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
     }
 }
 
-/// <summary>One product of a <see cref="MatMul"/> run: y[b · yStride + n] = W[n, :] · x[b, :].</summary>
-public readonly unsafe struct Product(WeightMatrix w, float* y, int yStride)
+/// <summary>
+/// One product of a <see cref="MatMul"/> run: y[b · yStride + n] = W[n, :] · x[b, :].
+/// <paramref name="logits"/>: y is the model's logits, which nothing quantizes afterwards.
+/// </summary>
+public readonly unsafe struct Product(WeightMatrix w, float* y, int yStride, bool logits = false)
 {
     public WeightMatrix W { get; } = w;
     public float* Y { get; } = y;
     public int YStride { get; } = yStride;
+    public bool Logits { get; } = logits;
 }

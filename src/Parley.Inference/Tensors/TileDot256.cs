@@ -42,6 +42,9 @@ internal static unsafe class TileDot256
         static abstract byte BiasShift { get; }
 
         static abstract Vector256<byte> Unsigned(byte* block);
+
+        /// <summary>Quant <paramref name="j"/> (0..31) of the block, signed: the scalar references' view.</summary>
+        static abstract int Quant(byte* block, int j);
     }
 
     internal readonly struct Q8_0Block : IBlock
@@ -51,6 +54,8 @@ internal static unsafe class TileDot256
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<byte> Unsigned(byte* block) => Vector256.Load(block + 2) ^ Vector256.Create((byte)0x80);
+
+        public static int Quant(byte* block, int j) => ((sbyte*)(block + 2))[j];
     }
 
     internal readonly struct Q4_0Block : IBlock
@@ -65,6 +70,8 @@ internal static unsafe class TileDot256
             var mask = Vector128.Create((byte)0x0F);
             return Vector256.Create(raw & mask, (raw.AsUInt16() >>> 4).AsByte() & mask);
         }
+
+        public static int Quant(byte* block, int j) => (j < 16 ? block[2 + j] & 0xF : block[2 + j - 16] >> 4) - 8;
     }
 
     /// <summary>acc + (w·x lanes) × d, where <paramref name="bias"/> holds the lanes' bias correction.</summary>

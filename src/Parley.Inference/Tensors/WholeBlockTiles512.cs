@@ -5,21 +5,40 @@ using System.Runtime.Intrinsics.X86;
 namespace Parley.Inference.Tensors;
 
 /// <summary>
-/// Eight Q4_0 rows against four or eight tokens in the repacked order of <see cref="Q4_0Interleaved"/>,
-/// for CPUs with AVX-512 (and AVX-VNNI). A block's eight rows are transposed in registers so that
-/// each 32-bit lane holds one row's four quants of a group; each VPDPBUSD then multiplies all eight
-/// rows by one token's four activations (broadcast), and after the block's eight groups each lane
-/// holds its row's whole integer dot, which is what that order converts and adds: nothing is left to
-/// reduce across lanes. The transposition is paid once per block for all the tile's tokens. On
-/// L1-resident data, against the 4×4 tile: 1.5× with four tokens, 2.0× with eight. The integer sums
-/// are exact and the float steps those of <see cref="Q4_0Interleaved.Dot"/>, so the bits are its.
+/// Eight Q4_0 or Q8_0 rows against one, four or eight tokens in <see cref="WholeBlockOrder"/>, for
+/// CPUs with AVX-512 (and AVX-VNNI). A block's eight rows are transposed in registers so that each
+/// 32-bit lane holds one row's four quants of a group; each VPDPBUSD then multiplies all eight rows
+/// by one token's four activations (broadcast), and after the block's eight groups each lane holds its
+/// row's whole integer dot, which is what that order converts and adds: nothing is left to reduce
+/// across lanes. The transposition is paid once per block for all the tile's tokens. On L1-resident
+/// Q4_0 data, against the 4×4 tile: 1.5× with four tokens, 2.0× with eight; on Q8_0, against the
+/// ggml-order 8×4 tile (<see cref="TileDot512"/>), 1.45× with eight. The integer sums are exact and the
+/// float steps those of <see cref="WholeBlockOrder.Dot{TB}"/>, so the bits are its.
 /// </summary>
-internal static unsafe class Q4_0Tiles512
+internal static unsafe class WholeBlockTiles512
 {
     public static bool Supported => TileDot256.Supported && Avx512F.IsSupported;
 
+    /// <summary>Eight weight rows (rows apart by the stride) against one activation row: y[r].</summary>
+    public static void Rows8Tokens1<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+        where TB : struct, TileDot256.IBlock
+    {
+        int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
+        var c = Vector256<float>.Zero;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* wb = w + b * TB.Bytes;
+            Transpose<TB>(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
+            var sums = Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b);
+            c = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), TileDot256.Scales8(wb, wStride) * Vector256.Create(((float*)a)[b]), c);
+        }
+
+        c.Store(y);
+    }
+
     /// <summary>Eight weight rows (rows apart by the stride) against four activation rows: y[t·yStride + r].</summary>
-    public static void Rows8Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    public static void Rows8Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+        where TB : struct, TileDot256.IBlock
     {
         int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
         byte* a1 = a + aStride, a2 = a1 + aStride, a3 = a2 + aStride;
@@ -27,11 +46,11 @@ internal static unsafe class Q4_0Tiles512
         Vector512<float> c01 = default, c23 = default;
         for (int b = 0; b < nb; b++)
         {
-            byte* wb = w + b * TileDot256.Q4_0Block.Bytes;
-            Transpose(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
+            byte* wb = w + b * TB.Bytes;
+            Transpose<TB>(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
             var dw = Scales(wb, wStride);
-            c01 = Step(c01, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a1, qo, nb, b), a, a1, b);
-            c23 = Step(c23, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a2, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a3, qo, nb, b), a2, a3, b);
+            c01 = Step(c01, dw, Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b), Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a1, qo, nb, b), a, a1, b);
+            c23 = Step(c23, dw, Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a2, qo, nb, b), Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a3, qo, nb, b), a2, a3, b);
         }
 
         Store(y, yStride, c01);
@@ -39,20 +58,21 @@ internal static unsafe class Q4_0Tiles512
     }
 
     /// <summary>Eight weight rows against eight activation rows: y[t·yStride + r].</summary>
-    public static void Rows8Tokens8(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    public static void Rows8Tokens8<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+        where TB : struct, TileDot256.IBlock
     {
         int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
         byte* a1 = a + aStride, a2 = a1 + aStride, a3 = a2 + aStride, a4 = a3 + aStride, a5 = a4 + aStride, a6 = a5 + aStride, a7 = a6 + aStride;
         Vector512<float> c01 = default, c23 = default, c45 = default, c67 = default;
         for (int b = 0; b < nb; b++)
         {
-            byte* wb = w + b * TileDot256.Q4_0Block.Bytes;
-            Transpose(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
+            byte* wb = w + b * TB.Bytes;
+            Transpose<TB>(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
             var dw = Scales(wb, wStride);
-            c01 = Step(c01, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a1, qo, nb, b), a, a1, b);
-            c23 = Step(c23, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a2, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a3, qo, nb, b), a2, a3, b);
-            c45 = Step(c45, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a4, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a5, qo, nb, b), a4, a5, b);
-            c67 = Step(c67, dw, Sums(g0, g1, g2, g3, g4, g5, g6, g7, a6, qo, nb, b), Sums(g0, g1, g2, g3, g4, g5, g6, g7, a7, qo, nb, b), a6, a7, b);
+            c01 = Step(c01, dw, Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b), Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a1, qo, nb, b), a, a1, b);
+            c23 = Step(c23, dw, Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a2, qo, nb, b), Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a3, qo, nb, b), a2, a3, b);
+            c45 = Step(c45, dw, Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a4, qo, nb, b), Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a5, qo, nb, b), a4, a5, b);
+            c67 = Step(c67, dw, Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a6, qo, nb, b), Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a7, qo, nb, b), a6, a7, b);
         }
 
         Store(y, yStride, c01);
@@ -67,15 +87,16 @@ internal static unsafe class Q4_0Tiles512
     /// r+4 share a register), then one shuffle of 128-bit lanes per pair of groups.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose(byte* wb, int s,
+    private static void Transpose<TB>(byte* wb, int s,
         out Vector256<byte> g0, out Vector256<byte> g1, out Vector256<byte> g2, out Vector256<byte> g3,
         out Vector256<byte> g4, out Vector256<byte> g5, out Vector256<byte> g6, out Vector256<byte> g7)
+        where TB : struct, TileDot256.IBlock
     {
         // p{r}, 128-bit lanes: row r groups 0-3, row r groups 4-7, row r+4 groups 0-3, row r+4 groups 4-7
-        var p0 = Vector512.Create(TileDot256.Q4_0Block.Unsigned(wb), TileDot256.Q4_0Block.Unsigned(wb + 4 * s)).AsInt32();
-        var p1 = Vector512.Create(TileDot256.Q4_0Block.Unsigned(wb + s), TileDot256.Q4_0Block.Unsigned(wb + 5 * s)).AsInt32();
-        var p2 = Vector512.Create(TileDot256.Q4_0Block.Unsigned(wb + 2 * s), TileDot256.Q4_0Block.Unsigned(wb + 6 * s)).AsInt32();
-        var p3 = Vector512.Create(TileDot256.Q4_0Block.Unsigned(wb + 3 * s), TileDot256.Q4_0Block.Unsigned(wb + 7 * s)).AsInt32();
+        var p0 = Vector512.Create(TB.Unsigned(wb), TB.Unsigned(wb + 4 * s)).AsInt32();
+        var p1 = Vector512.Create(TB.Unsigned(wb + s), TB.Unsigned(wb + 5 * s)).AsInt32();
+        var p2 = Vector512.Create(TB.Unsigned(wb + 2 * s), TB.Unsigned(wb + 6 * s)).AsInt32();
+        var p3 = Vector512.Create(TB.Unsigned(wb + 3 * s), TB.Unsigned(wb + 7 * s)).AsInt32();
         var t0 = Avx512F.UnpackLow(p0, p1).AsInt64();
         var t1 = Avx512F.UnpackHigh(p0, p1).AsInt64();
         var t2 = Avx512F.UnpackLow(p2, p3).AsInt64();
@@ -106,11 +127,12 @@ internal static unsafe class Q4_0Tiles512
     /// unsigned quants add (8 · the block's activation sum).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Sums(Vector256<byte> g0, Vector256<byte> g1, Vector256<byte> g2, Vector256<byte> g3,
+    private static Vector256<int> Sums<TB>(Vector256<byte> g0, Vector256<byte> g1, Vector256<byte> g2, Vector256<byte> g3,
         Vector256<byte> g4, Vector256<byte> g5, Vector256<byte> g6, Vector256<byte> g7, byte* a, int qo, int nb, int b)
+        where TB : struct, TileDot256.IBlock
     {
         int* x = (int*)(a + qo) + 8 * b;
-        var even = Vector256.Create(-(((int*)(a + 4 * nb))[b] << TileDot256.Q4_0Block.BiasShift));
+        var even = Vector256.Create(-(((int*)(a + 4 * nb))[b] << TB.BiasShift));
         var odd = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, g1, Vector256.Create(x[1]).AsSByte());
         even = AvxVnni.MultiplyWideningAndAdd(even, g0, Vector256.Create(x[0]).AsSByte());
         even = AvxVnni.MultiplyWideningAndAdd(even, g2, Vector256.Create(x[2]).AsSByte());

@@ -1,0 +1,132 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Parley.Inference.Tensors;
+
+/// <summary>
+/// Products in the summation order of llama.cpp's interleaved ("repacked") kernels: each block's
+/// whole integer dot is converted once and added with one FMA, acc = fma(float(Σ w·x), d_w·d_x, acc),
+/// block after block, with no lanes to reduce at the end. The plain row dot (<see cref="VecDot256"/>)
+/// keeps eight partial sums instead, which rounds differently. Integer sums are exact, so every
+/// kernel here gives the bits of <see cref="Dot{TB}"/>. Two kinds of matrix take this order:
+/// <list type="bullet">
+/// <item>Q4_0 matrices whose row count is a multiple of eight, because llama.cpp repacks them on
+/// every AVX2 or better CPU (ggml_gemv/gemm_q4_0_8x8_q8_0), so their results are its;</item>
+/// <item>Q8_0 matrices whose products are the logits: nothing is quantized after them, so the order
+/// moves a logit by float rounding only (at most 6e-6 from llama.cpp's on the test models), where in
+/// a layer the same difference crosses activation-rounding boundaries downstream and moved logits by
+/// up to 0.07. The order's 8×8 tile is 1.45× the ggml-order 8×4 one, and with a small model's large
+/// vocabulary the logits are most of a batched decode step.</item>
+/// </list>
+/// </summary>
+internal static unsafe class WholeBlockOrder
+{
+    /// <summary>Whether a product of <paramref name="w"/> follows this order; <paramref name="logits"/>: whether it gives the logits.</summary>
+    public static bool Applies(WeightMatrix w, bool logits) =>
+        (w.Type == GgmlType.Q4_0 && w.Rows % 8 == 0) || (w.Type == GgmlType.Q8_0 && logits);
+
+    public static bool TilesSupported => TileDot256.Supported;
+
+    public static delegate*<byte*, byte*, int, float> RowDot(GgmlType type) => type == GgmlType.Q4_0 ? &Dot<TileDot256.Q4_0Block> : &Dot<TileDot256.Q8_0Block>;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4(GgmlType type) =>
+        !TilesSupported ? null : type == GgmlType.Q4_0 ? &Rows4Tokens4<TileDot256.Q4_0Block> : &Rows4Tokens4<TileDot256.Q8_0Block>;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1(GgmlType type) =>
+        !TilesSupported ? null : type == GgmlType.Q4_0 ? &Rows4Tokens1<TileDot256.Q4_0Block> : &Rows4Tokens1<TileDot256.Q8_0Block>;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x1(GgmlType type) =>
+        !WholeBlockTiles512.Supported ? null : type == GgmlType.Q4_0 ? &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q4_0Block> : &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q8_0Block>;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4(GgmlType type) =>
+        !WholeBlockTiles512.Supported ? null : type == GgmlType.Q4_0 ? &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q4_0Block> : &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q8_0Block>;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8(GgmlType type) =>
+        !WholeBlockTiles512.Supported ? null : type == GgmlType.Q4_0 ? &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q4_0Block> : &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q8_0Block>;
+
+    /// <summary>One row against one activation row, scalar: the reference for the order.</summary>
+    public static float Dot<TB>(byte* w, byte* a, int k)
+        where TB : struct, TileDot256.IBlock
+    {
+        int nb = k / 32;
+        float* d = (float*)a;
+        sbyte* q8 = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8, k));
+        float acc = 0;
+        for (int b = 0; b < nb; b++, w += TB.Bytes, q8 += 32)
+        {
+            int sum = 0;
+            for (int j = 0; j < 32; j++) sum += TB.Quant(w, j) * q8[j];
+            acc = MathF.FusedMultiplyAdd(sum, Fp16.ToFloat(*(ushort*)w) * d[b], acc);
+        }
+
+        return acc;
+    }
+
+    /// <summary>Block b's integer dots of four rows with one activation row (VPDPBUSD on the biased nibbles, as in <see cref="TileDot256"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> BlockSums<TB>(Vector256<byte> u0, Vector256<byte> u1, Vector256<byte> u2, Vector256<byte> u3, byte* a, int qo, int so, int b)
+        where TB : struct, TileDot256.IBlock
+    {
+        var x = Vector256.Load((sbyte*)(a + qo) + 32 * b);
+        var s = Vector256.Load((int*)(a + so) + 8 * b) << TB.BiasShift;
+        return VecDot256.RowSums(AvxVnni.MultiplyWideningAndAdd(s, u0, x), AvxVnni.MultiplyWideningAndAdd(s, u1, x),
+            AvxVnni.MultiplyWideningAndAdd(s, u2, x), AvxVnni.MultiplyWideningAndAdd(s, u3, x));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Step(Vector128<float> acc, Vector128<int> sums, Vector128<float> dw, byte* a, int b) =>
+        Fma.MultiplyAdd(Sse2.ConvertToVector128Single(sums), dw * Vector128.Create(((float*)a)[b]), acc);
+
+    private static void Rows4Tokens1<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+        where TB : struct, TileDot256.IBlock
+    {
+        int nb = k / 32;
+        int qo = ActivationLayout.QsOffset(DotType.Q8, k), so = ActivationLayout.QuadSumsOffset(k);
+        byte* w0 = w, w1 = w + wStride, w2 = w + 2 * wStride, w3 = w + 3 * wStride;
+        var acc = Vector128<float>.Zero;
+        for (int b = 0; b < nb; b++)
+        {
+            var sums = BlockSums<TB>(TB.Unsigned(w0), TB.Unsigned(w1),
+                TB.Unsigned(w2), TB.Unsigned(w3), a, qo, so, b);
+            acc = Step(acc, sums, TileDot256.Scales(w0, w1, w2, w3).GetLower(), a, b);
+            w0 += TB.Bytes;
+            w1 += TB.Bytes;
+            w2 += TB.Bytes;
+            w3 += TB.Bytes;
+        }
+
+        acc.Store(y);
+    }
+
+    private static void Rows4Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+        where TB : struct, TileDot256.IBlock
+    {
+        int nb = k / 32;
+        int qo = ActivationLayout.QsOffset(DotType.Q8, k), so = ActivationLayout.QuadSumsOffset(k);
+        byte* w0 = w, w1 = w + wStride, w2 = w + 2 * wStride, w3 = w + 3 * wStride;
+        byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
+        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int b = 0; b < nb; b++)
+        {
+            var u0 = TB.Unsigned(w0);
+            var u1 = TB.Unsigned(w1);
+            var u2 = TB.Unsigned(w2);
+            var u3 = TB.Unsigned(w3);
+            var dw = TileDot256.Scales(w0, w1, w2, w3).GetLower();
+            c0 = Step(c0, BlockSums<TB>(u0, u1, u2, u3, a0, qo, so, b), dw, a0, b);
+            c1 = Step(c1, BlockSums<TB>(u0, u1, u2, u3, a1, qo, so, b), dw, a1, b);
+            c2 = Step(c2, BlockSums<TB>(u0, u1, u2, u3, a2, qo, so, b), dw, a2, b);
+            c3 = Step(c3, BlockSums<TB>(u0, u1, u2, u3, a3, qo, so, b), dw, a3, b);
+            w0 += TB.Bytes;
+            w1 += TB.Bytes;
+            w2 += TB.Bytes;
+            w3 += TB.Bytes;
+        }
+
+        c0.Store(y);
+        c1.Store(y + yStride);
+        c2.Store(y + 2 * yStride);
+        c3.Store(y + 3 * yStride);
+    }
+}
