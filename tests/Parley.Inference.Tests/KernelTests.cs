@@ -246,16 +246,18 @@ public unsafe class KernelTests
     [InlineData(GgmlType.Q4_0)]
     [InlineData(GgmlType.Q4_K)]
     public void InterleavedMatMulFollowsTheRepackedOrder(GgmlType type) =>
-        AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)WholeBlockOrder.RowDot(type) : (nint)Q4_KInterleaved.RowDot);
+        AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)WholeBlockOrder.RowDot(type, KernelLevel.Scalar) : (nint)Q4_KInterleaved.RowDot);
 
     /// <summary>
-    /// Q8_0 logits take the same whole-block order at every level (and Q8_0 products in a layer
-    /// ggml's, <see cref="MatMulMatchesRowByRowDots"/>). 37 rows: after the 8-row tiles, a 4-row tile
-    /// and a row dot.
+    /// Q8_0 and Q6_K logits take the whole-block order at every level, exactly the bits of its scalar
+    /// reference (and Q8_0 and Q6_K products in a layer ggml's, <see cref="MatMulMatchesRowByRowDots"/>).
+    /// 37 rows: after the 8-row tiles, a 4-row tile and a row dot.
     /// </summary>
-    [Fact]
-    public void Q8_0LogitsFollowTheWholeBlockOrder() =>
-        AssertMatMulGives(GgmlType.Q8_0, rows: 37, seed: 13, _ => (nint)WholeBlockOrder.RowDot(GgmlType.Q8_0), logits: true);
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q6_K)]
+    public void LogitsFollowTheWholeBlockOrder(GgmlType type) =>
+        AssertMatMulGives(type, rows: 37, seed: 13, _ => (nint)WholeBlockOrder.RowDot(type, KernelLevel.Scalar), logits: true);
 
     /// <summary>
     /// Products of one activation buffer run together (as Q, K and V are) give each product's own

@@ -12,7 +12,7 @@ namespace Parley.Inference.Tensors;
 /// once per product) instead of in every dot, since .NET offers no F16C: the arithmetic, and so the
 /// result, is the F16 dot's.
 /// Q4_0 and Q4_K matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="WholeBlockOrder"/>, <see cref="Q4_KInterleaved"/>),
-/// and so do Q8_0 logits, where that order is free to take (<see cref="WholeBlockOrder"/> says why).
+/// and so do Q8_0 and Q6_K logits, where that order is free to take (<see cref="WholeBlockOrder"/> says why).
 /// </summary>
 public sealed unsafe class MatMul : IParallelWork, IDisposable
 {
@@ -85,7 +85,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         part.Tile8x4 = _level >= KernelLevel.Vector512 ? TileDot512.Get8x4(w.Type) : null;
         if (WholeBlockOrder.Applies(w, p.Logits))
         {
-            part.Dot = WholeBlockOrder.RowDot(w.Type);
+            part.Dot = WholeBlockOrder.RowDot(w.Type, _level);
             part.Tile4x4 = tiles ? WholeBlockOrder.Tile4x4(w.Type) : null;
             part.Tile4x1 = tiles ? WholeBlockOrder.Tile4x1(w.Type) : null;
             part.Tile8x4 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x4(w.Type) : null;

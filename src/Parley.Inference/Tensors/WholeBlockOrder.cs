@@ -9,41 +9,70 @@ namespace Parley.Inference.Tensors;
 /// whole integer dot is converted once and added with one FMA, acc = fma(float(Σ w·x), d_w·d_x, acc),
 /// block after block, with no lanes to reduce at the end. The plain row dot (<see cref="VecDot256"/>)
 /// keeps eight partial sums instead, which rounds differently. Integer sums are exact, so every
-/// kernel here gives the bits of <see cref="Dot{TB}"/>. Two kinds of matrix take this order:
+/// kernel gives the bits of its type's scalar reference (<see cref="Dot{TB}"/>, <see cref="Q6_KWholeBlock.Dot"/>).
+/// Two kinds of matrix take this order:
 /// <list type="bullet">
 /// <item>Q4_0 matrices whose row count is a multiple of eight, because llama.cpp repacks them on
 /// every AVX2 or better CPU (ggml_gemv/gemm_q4_0_8x8_q8_0), so their results are its;</item>
-/// <item>Q8_0 matrices whose products are the logits: nothing is quantized after them, so the order
-/// moves a logit by float rounding only (at most 6e-6 from llama.cpp's on the test models), where in
-/// a layer the same difference crosses activation-rounding boundaries downstream and moved logits by
-/// up to 0.07. The order's 8×8 tile is 1.45× the ggml-order 8×4 one, and with a small model's large
-/// vocabulary the logits are most of a batched decode step.</item>
+/// <item>Q8_0 and Q6_K matrices whose products are the logits: nothing is quantized after them, so
+/// the order moves a logit by float rounding only (at most 6e-6 from llama.cpp's on the Q8_0 test
+/// models; the K-quant files' agreement is unchanged), where in a layer the same difference crosses
+/// activation-rounding boundaries downstream and moved Q8_0 logits by up to 0.07. With a small
+/// model's large vocabulary the logits are most of a decode step, and this order's tiles are faster:
+/// Q8_0 8×8 1.45× the ggml-order 8×4; Q6_K (<see cref="Q6_KWholeBlock"/>) 8×8 1.8× and 4×1 1.45× its
+/// ggml-order 4×4 and 4×1.</item>
 /// </list>
 /// </summary>
 internal static unsafe class WholeBlockOrder
 {
     /// <summary>Whether a product of <paramref name="w"/> follows this order; <paramref name="logits"/>: whether it gives the logits.</summary>
     public static bool Applies(WeightMatrix w, bool logits) =>
-        (w.Type == GgmlType.Q4_0 && w.Rows % 8 == 0) || (w.Type == GgmlType.Q8_0 && logits);
+        (w.Type == GgmlType.Q4_0 && w.Rows % 8 == 0) || (w.Type is GgmlType.Q8_0 or GgmlType.Q6_K && logits);
 
     public static bool TilesSupported => TileDot256.Supported;
 
-    public static delegate*<byte*, byte*, int, float> RowDot(GgmlType type) => type == GgmlType.Q4_0 ? &Dot<TileDot256.Q4_0Block> : &Dot<TileDot256.Q8_0Block>;
+    /// <summary>The row dot at <paramref name="level"/>: the scalar reference, except Q6_K's, which is vectorized where it can be.</summary>
+    public static delegate*<byte*, byte*, int, float> RowDot(GgmlType type, KernelLevel level) => type switch
+    {
+        GgmlType.Q4_0 => &Dot<TileDot256.Q4_0Block>,
+        GgmlType.Q8_0 => &Dot<TileDot256.Q8_0Block>,
+        _ => level >= KernelLevel.Vector256 && TilesSupported ? &Q6_KWholeBlock.VectorDot : &Q6_KWholeBlock.Dot,
+    };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4(GgmlType type) =>
-        !TilesSupported ? null : type == GgmlType.Q4_0 ? &Rows4Tokens4<TileDot256.Q4_0Block> : &Rows4Tokens4<TileDot256.Q8_0Block>;
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4(GgmlType type) => !TilesSupported ? null : type switch
+    {
+        GgmlType.Q4_0 => &Rows4Tokens4<TileDot256.Q4_0Block>,
+        GgmlType.Q8_0 => &Rows4Tokens4<TileDot256.Q8_0Block>,
+        _ => &Q6_KWholeBlock.Rows4Tokens4,
+    };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1(GgmlType type) =>
-        !TilesSupported ? null : type == GgmlType.Q4_0 ? &Rows4Tokens1<TileDot256.Q4_0Block> : &Rows4Tokens1<TileDot256.Q8_0Block>;
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1(GgmlType type) => !TilesSupported ? null : type switch
+    {
+        GgmlType.Q4_0 => &Rows4Tokens1<TileDot256.Q4_0Block>,
+        GgmlType.Q8_0 => &Rows4Tokens1<TileDot256.Q8_0Block>,
+        _ => &Q6_KWholeBlock.Rows4Tokens1,
+    };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x1(GgmlType type) =>
-        !WholeBlockTiles512.Supported ? null : type == GgmlType.Q4_0 ? &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q4_0Block> : &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q8_0Block>;
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x1(GgmlType type) => !WholeBlockTiles512.Supported ? null : type switch
+    {
+        GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q4_0Block>,
+        GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q8_0Block>,
+        _ => null, // Q6_K: its 4×1 tile (which says why)
+    };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4(GgmlType type) =>
-        !WholeBlockTiles512.Supported ? null : type == GgmlType.Q4_0 ? &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q4_0Block> : &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q8_0Block>;
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4(GgmlType type) => !WholeBlockTiles512.Supported ? null : type switch
+    {
+        GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q4_0Block>,
+        GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q8_0Block>,
+        _ => &Q6_KWholeBlock.Rows8Tokens4,
+    };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8(GgmlType type) =>
-        !WholeBlockTiles512.Supported ? null : type == GgmlType.Q4_0 ? &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q4_0Block> : &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q8_0Block>;
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8(GgmlType type) => !WholeBlockTiles512.Supported ? null : type switch
+    {
+        GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q4_0Block>,
+        GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q8_0Block>,
+        _ => &Q6_KWholeBlock.Rows8Tokens8,
+    };
 
     /// <summary>One row against one activation row, scalar: the reference for the order.</summary>
     public static float Dot<TB>(byte* w, byte* a, int k)

@@ -81,22 +81,32 @@ internal static unsafe class WholeBlockTiles512
         Store(y + 6 * yStride, yStride, c67);
     }
 
-    /// <summary>
-    /// Block <paramref name="wb"/> of eight rows as unsigned quants, group g (quants 4g..4g+3) of row r
-    /// in lane r of <c>g{g}</c>: a 4×4 transpose of 32-bit lanes within each 128-bit lane (rows r and
-    /// r+4 share a register), then one shuffle of 128-bit lanes per pair of groups.
-    /// </summary>
+    /// <summary>Block <paramref name="wb"/> of eight rows (rows apart by <paramref name="s"/>) as unsigned quants, transposed as <see cref="Transpose"/> does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose<TB>(byte* wb, int s,
         out Vector256<byte> g0, out Vector256<byte> g1, out Vector256<byte> g2, out Vector256<byte> g3,
         out Vector256<byte> g4, out Vector256<byte> g5, out Vector256<byte> g6, out Vector256<byte> g7)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, TileDot256.IBlock =>
+        Transpose(TB.Unsigned(wb), TB.Unsigned(wb + s), TB.Unsigned(wb + 2 * s), TB.Unsigned(wb + 3 * s),
+            TB.Unsigned(wb + 4 * s), TB.Unsigned(wb + 5 * s), TB.Unsigned(wb + 6 * s), TB.Unsigned(wb + 7 * s),
+            out g0, out g1, out g2, out g3, out g4, out g5, out g6, out g7);
+
+    /// <summary>
+    /// Eight rows' 32 quants, group g (quants 4g..4g+3) of row r in lane r of <c>g{g}</c>: a 4×4
+    /// transpose of 32-bit lanes within each 128-bit lane (rows r and r+4 share a register), then one
+    /// shuffle of 128-bit lanes per pair of groups.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose(Vector256<byte> r0, Vector256<byte> r1, Vector256<byte> r2, Vector256<byte> r3,
+        Vector256<byte> r4, Vector256<byte> r5, Vector256<byte> r6, Vector256<byte> r7,
+        out Vector256<byte> g0, out Vector256<byte> g1, out Vector256<byte> g2, out Vector256<byte> g3,
+        out Vector256<byte> g4, out Vector256<byte> g5, out Vector256<byte> g6, out Vector256<byte> g7)
     {
         // p{r}, 128-bit lanes: row r groups 0-3, row r groups 4-7, row r+4 groups 0-3, row r+4 groups 4-7
-        var p0 = Vector512.Create(TB.Unsigned(wb), TB.Unsigned(wb + 4 * s)).AsInt32();
-        var p1 = Vector512.Create(TB.Unsigned(wb + s), TB.Unsigned(wb + 5 * s)).AsInt32();
-        var p2 = Vector512.Create(TB.Unsigned(wb + 2 * s), TB.Unsigned(wb + 6 * s)).AsInt32();
-        var p3 = Vector512.Create(TB.Unsigned(wb + 3 * s), TB.Unsigned(wb + 7 * s)).AsInt32();
+        var p0 = Vector512.Create(r0, r4).AsInt32();
+        var p1 = Vector512.Create(r1, r5).AsInt32();
+        var p2 = Vector512.Create(r2, r6).AsInt32();
+        var p3 = Vector512.Create(r3, r7).AsInt32();
         var t0 = Avx512F.UnpackLow(p0, p1).AsInt64();
         var t1 = Avx512F.UnpackHigh(p0, p1).AsInt64();
         var t2 = Avx512F.UnpackLow(p2, p3).AsInt64();
@@ -122,26 +132,37 @@ internal static unsafe class WholeBlockTiles512
     }
 
     /// <summary>
-    /// The eight rows' integer dots of block <paramref name="b"/> with one activation row: each group's
-    /// four activations broadcast against the rows' groups, in two chains, starting from the bias the
-    /// unsigned quants add (8 · the block's activation sum).
+    /// The eight rows' integer dots of block <paramref name="b"/> with one activation row, starting from
+    /// the bias the unsigned quants add (8 · the block's activation sum).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Sums<TB>(Vector256<byte> g0, Vector256<byte> g1, Vector256<byte> g2, Vector256<byte> g3,
         Vector256<byte> g4, Vector256<byte> g5, Vector256<byte> g6, Vector256<byte> g7, byte* a, int qo, int nb, int b)
         where TB : struct, TileDot256.IBlock
     {
-        int* x = (int*)(a + qo) + 8 * b;
-        var even = Vector256.Create(-(((int*)(a + 4 * nb))[b] << TB.BiasShift));
-        var odd = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, g1, Vector256.Create(x[1]).AsSByte());
-        even = AvxVnni.MultiplyWideningAndAdd(even, g0, Vector256.Create(x[0]).AsSByte());
-        even = AvxVnni.MultiplyWideningAndAdd(even, g2, Vector256.Create(x[2]).AsSByte());
-        odd = AvxVnni.MultiplyWideningAndAdd(odd, g3, Vector256.Create(x[3]).AsSByte());
-        even = AvxVnni.MultiplyWideningAndAdd(even, g4, Vector256.Create(x[4]).AsSByte());
-        odd = AvxVnni.MultiplyWideningAndAdd(odd, g5, Vector256.Create(x[5]).AsSByte());
-        even = AvxVnni.MultiplyWideningAndAdd(even, g6, Vector256.Create(x[6]).AsSByte());
-        odd = AvxVnni.MultiplyWideningAndAdd(odd, g7, Vector256.Create(x[7]).AsSByte());
-        return even + odd;
+        var bias = Vector256.Create(-(((int*)(a + 4 * nb))[b] << TB.BiasShift));
+        HalfSums(g0, g1, g2, g3, g4, g5, g6, g7, (int*)(a + qo) + 8 * b, bias, Vector256<int>.Zero, out var low, out var high);
+        return low + high;
+    }
+
+    /// <summary>
+    /// Transposed groups against one activation row's 32 quants at <paramref name="x"/>: each group's
+    /// four activations broadcast against the rows' groups, groups 0-3 added onto <paramref name="low"/>
+    /// and 4-7 onto <paramref name="high"/>, two independent chains.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void HalfSums(Vector256<byte> g0, Vector256<byte> g1, Vector256<byte> g2, Vector256<byte> g3,
+        Vector256<byte> g4, Vector256<byte> g5, Vector256<byte> g6, Vector256<byte> g7, int* x,
+        Vector256<int> lowStart, Vector256<int> highStart, out Vector256<int> low, out Vector256<int> high)
+    {
+        low = AvxVnni.MultiplyWideningAndAdd(lowStart, g0, Vector256.Create(x[0]).AsSByte());
+        high = AvxVnni.MultiplyWideningAndAdd(highStart, g4, Vector256.Create(x[4]).AsSByte());
+        low = AvxVnni.MultiplyWideningAndAdd(low, g1, Vector256.Create(x[1]).AsSByte());
+        high = AvxVnni.MultiplyWideningAndAdd(high, g5, Vector256.Create(x[5]).AsSByte());
+        low = AvxVnni.MultiplyWideningAndAdd(low, g2, Vector256.Create(x[2]).AsSByte());
+        high = AvxVnni.MultiplyWideningAndAdd(high, g6, Vector256.Create(x[6]).AsSByte());
+        low = AvxVnni.MultiplyWideningAndAdd(low, g3, Vector256.Create(x[3]).AsSByte());
+        high = AvxVnni.MultiplyWideningAndAdd(high, g7, Vector256.Create(x[7]).AsSByte());
     }
 
     /// <summary>acc + float(sums of two tokens, side by side) × (d_w · d_x), the repacked order's step.</summary>
