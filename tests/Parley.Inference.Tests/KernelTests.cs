@@ -240,7 +240,7 @@ public unsafe class KernelTests
     /// <summary>
     /// Q4_0 and Q4_K matrices with a multiple of eight rows follow llama.cpp's repacked order at every
     /// level: exactly the bits of the scalar reference of that order, for every (row, token). One to
-    /// nine tokens reach every Q4_0 tile: 8×8, 8×4 and 8×1 (AVX-512), 4×4 and 4×1.
+    /// nine tokens reach every tile: Q4_0's 8×8, 8×4 and 8×1 (AVX-512), Q4_K's 8×8 and 8×4, and both's 4×4 and 4×1.
     /// </summary>
     [Theory]
     [InlineData(GgmlType.Q4_0)]

@@ -97,6 +97,8 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             part.Dot = Q4_KInterleaved.RowDot;
             part.Tile4x4 = tiles ? Q4_KInterleaved.Tile4x4 : null;
             part.Tile4x1 = tiles ? Q4_KInterleaved.Tile4x1 : null;
+            part.Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x4 : null;
+            part.Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x8 : null;
         }
         else if (tiles && part.Tile4x4 == null && part.Tile4x1 == null)
         {

@@ -11,7 +11,8 @@ namespace Parley.Inference.Tensors;
 /// mins' Σ m_j·bsum_j are whole integers, each added with one FMA into its own accumulator,
 /// acc = fma(float(isum), d·d_x, acc) and accMin = fma(float(imin), dmin·d_x, accMin), and the row's
 /// value is acc − accMin. The plain row dot (<see cref="VecDotK256"/>) keeps lanes of partial sums
-/// instead, which rounds differently. Integer sums are exact, so every kernel here gives the bits of <see cref="Dot"/>.
+/// instead, which rounds differently. Integer sums are exact, so every kernel here, and the eight-row
+/// tiles of <see cref="Q4_KTiles512"/>, gives the bits of <see cref="Dot"/>.
 /// </summary>
 internal static unsafe class Q4_KInterleaved
 {
@@ -27,6 +28,10 @@ internal static unsafe class Q4_KInterleaved
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4 => TilesSupported ? &Rows4Tokens4 : null;
 
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1 => TilesSupported ? &Rows4Tokens1 : null;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4 => Q4_KTiles512.Supported ? &Q4_KTiles512.Rows8Tokens4 : null;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8 => Q4_KTiles512.Supported ? &Q4_KTiles512.Rows8Tokens8 : null;
 
     /// <summary>One row against one activation row, scalar: the reference for the order.</summary>
     public static float Dot(byte* w, byte* a, int k)
