@@ -197,15 +197,15 @@ internal static unsafe class Q6_KWholeBlock
     {
         int j = h >> 2, v = h & 3;
         int low = 64 * j + 32 * (v & 1), high = 128 + 32 * j, nibble = 4 * (v >> 1), pair = 2 * v;
-        WholeBlockTiles512.Transpose(Quant(wb, low, high, nibble, pair), Quant(wb + s, low, high, nibble, pair),
-            Quant(wb + 2 * s, low, high, nibble, pair), Quant(wb + 3 * s, low, high, nibble, pair),
-            Quant(wb + 4 * s, low, high, nibble, pair), Quant(wb + 5 * s, low, high, nibble, pair),
-            Quant(wb + 6 * s, low, high, nibble, pair), Quant(wb + 7 * s, low, high, nibble, pair),
+        WholeBlockTiles512.Transpose(Sixes(wb, low, high, nibble, pair), Sixes(wb + s, low, high, nibble, pair),
+            Sixes(wb + 2 * s, low, high, nibble, pair), Sixes(wb + 3 * s, low, high, nibble, pair),
+            Sixes(wb + 4 * s, low, high, nibble, pair), Sixes(wb + 5 * s, low, high, nibble, pair),
+            Sixes(wb + 6 * s, low, high, nibble, pair), Sixes(wb + 7 * s, low, high, nibble, pair),
             out g0, out g1, out g2, out g3, out g4, out g5, out g6, out g7);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Quant(byte* w, int low, int high, int nibble, int pair)
+    private static Vector256<byte> Sixes(byte* w, int low, int high, int nibble, int pair)
     {
         var ql = Vector256.Load(w + low).AsUInt16() >>> nibble;
         var qh = (Vector256.Load(w + high).AsUInt16() >>> pair) << 4;
