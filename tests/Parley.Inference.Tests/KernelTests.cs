@@ -249,15 +249,46 @@ public unsafe class KernelTests
         AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)WholeBlockOrder.RowDot(type, KernelLevel.Scalar) : (nint)Q4_KInterleaved.RowDot);
 
     /// <summary>
-    /// Q8_0 and Q6_K logits take the whole-block order at every level, exactly the bits of its scalar
-    /// reference (and Q8_0 and Q6_K products in a layer ggml's, <see cref="MatMulMatchesRowByRowDots"/>).
+    /// Q8_0 and Q6_K logits take the whole-block order at every level where the CPU has AVX-VNNI,
+    /// exactly the bits of its scalar reference (and Q8_0 and Q6_K products in a layer ggml's,
+    /// <see cref="MatMulMatchesRowByRowDots"/>); without it they keep ggml's order and its row dots.
     /// 37 rows: after the 8-row tiles, a 4-row tile and a row dot.
     /// </summary>
     [Theory]
     [InlineData(GgmlType.Q8_0)]
     [InlineData(GgmlType.Q6_K)]
     public void LogitsFollowTheWholeBlockOrder(GgmlType type) =>
-        AssertMatMulGives(type, rows: 37, seed: 13, _ => (nint)WholeBlockOrder.RowDot(type, KernelLevel.Scalar), logits: true);
+        AssertMatMulGives(type, rows: 37, seed: 13, level => WholeBlockOrder.TilesSupported
+            ? (nint)WholeBlockOrder.RowDot(type, KernelLevel.Scalar) : (nint)VecDot.Get(type, level), logits: true);
+
+    /// <summary>
+    /// The whole-block order's vectorized row dots (AVX2 alone for Q4_0 and Q8_0, which CPUs without
+    /// AVX-VNNI use for every row; VNNI lanes for Q6_K) give exactly their scalar reference's bits.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q6_K)]
+    public void WholeBlockRowDotsMatchTheScalarReference(GgmlType type)
+    {
+        if (KernelLevels.Best < KernelLevel.Vector256 || (type == GgmlType.Q6_K && !WholeBlockOrder.TilesSupported)) return;
+        var r = new Random(23);
+        var x = new float[K];
+        using var act = new ActivationBuffer();
+        var vector = WholeBlockOrder.RowDot(type, KernelLevel.Vector256);
+        var scalar = WholeBlockOrder.RowDot(type, KernelLevel.Scalar);
+        for (int i = 0; i < 20; i++)
+        {
+            var w = RandomRow(type, r);
+            for (int j = 0; j < K; j++) x[j] = (float)r.NextDouble() - 0.5f;
+            fixed (byte* wp = w)
+            fixed (float* xp = x)
+            {
+                act.Load(ActivationLayout.For(type), xp, 1, K);
+                Assert.Equal(scalar(wp, act.Row(0), K), vector(wp, act.Row(0), K));
+            }
+        }
+    }
 
     /// <summary>
     /// Products of one activation buffer run together (as Q, K and V are) give each product's own

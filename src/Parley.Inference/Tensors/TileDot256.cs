@@ -43,8 +43,11 @@ internal static unsafe class TileDot256
 
         static abstract Vector256<byte> Unsigned(byte* block);
 
-        /// <summary>Quant <paramref name="j"/> (0..31) of the block, signed: the scalar references' view.</summary>
-        static abstract int Quant(byte* block, int j);
+        /// <summary>The block's integer dot with 32 activations, scalar: the references' view.</summary>
+        static abstract int IntDot(byte* block, sbyte* x);
+
+        /// <summary>The block's 32 quants, signed (what ggml's AVX2 sign trick takes).</summary>
+        static abstract Vector256<sbyte> Signed(byte* block);
     }
 
     internal readonly struct Q8_0Block : IBlock
@@ -55,7 +58,16 @@ internal static unsafe class TileDot256
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<byte> Unsigned(byte* block) => Vector256.Load(block + 2) ^ Vector256.Create((byte)0x80);
 
-        public static int Quant(byte* block, int j) => ((sbyte*)(block + 2))[j];
+        public static int IntDot(byte* block, sbyte* x)
+        {
+            sbyte* q = (sbyte*)(block + 2);
+            int sum = 0;
+            for (int j = 0; j < 32; j++) sum += q[j] * x[j];
+            return sum;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<sbyte> Signed(byte* block) => Vector256.Load((sbyte*)(block + 2));
     }
 
     internal readonly struct Q4_0Block : IBlock
@@ -71,7 +83,16 @@ internal static unsafe class TileDot256
             return Vector256.Create(raw & mask, (raw.AsUInt16() >>> 4).AsByte() & mask);
         }
 
-        public static int Quant(byte* block, int j) => (j < 16 ? block[2 + j] & 0xF : block[2 + j - 16] >> 4) - 8;
+        public static int IntDot(byte* block, sbyte* x)
+        {
+            byte* q = block + 2;
+            int sum = 0;
+            for (int j = 0; j < 16; j++) sum += ((q[j] & 0xF) - 8) * x[j] + ((q[j] >> 4) - 8) * x[j + 16];
+            return sum;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<sbyte> Signed(byte* block) => Unsigned(block).AsSByte() - Vector256.Create((sbyte)8);
     }
 
     /// <summary>acc + (w·x lanes) × d, where <paramref name="bias"/> holds the lanes' bias correction.</summary>

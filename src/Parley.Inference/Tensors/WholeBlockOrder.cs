@@ -25,17 +25,23 @@ namespace Parley.Inference.Tensors;
 /// </summary>
 internal static unsafe class WholeBlockOrder
 {
-    /// <summary>Whether a product of <paramref name="w"/> follows this order; <paramref name="logits"/>: whether it gives the logits.</summary>
+    /// <summary>
+    /// Whether a product of <paramref name="w"/> follows this order; <paramref name="logits"/>: whether
+    /// it gives the logits. Logits take it only for speed, so only where its vector kernels run (AVX-VNNI):
+    /// elsewhere ggml's order has the faster row dots.
+    /// </summary>
     public static bool Applies(WeightMatrix w, bool logits) =>
-        (w.Type == GgmlType.Q4_0 && w.Rows % 8 == 0) || (w.Type is GgmlType.Q8_0 or GgmlType.Q6_K && logits);
+        (w.Type == GgmlType.Q4_0 && w.Rows % 8 == 0) || (w.Type is GgmlType.Q8_0 or GgmlType.Q6_K && logits && TilesSupported);
 
     public static bool TilesSupported => TileDot256.Supported;
 
-    /// <summary>The row dot at <paramref name="level"/>: the scalar reference, except Q6_K's, which is vectorized where it can be.</summary>
-    public static delegate*<byte*, byte*, int, float> RowDot(GgmlType type, KernelLevel level) => type switch
+    /// <summary>The row dot at <paramref name="level"/>: vectorized from Vector256 on, else the scalar reference.</summary>
+    public static delegate*<byte*, byte*, int, float> RowDot(GgmlType type, KernelLevel level) => (type, level >= KernelLevel.Vector256) switch
     {
-        GgmlType.Q4_0 => &Dot<TileDot256.Q4_0Block>,
-        GgmlType.Q8_0 => &Dot<TileDot256.Q8_0Block>,
+        (GgmlType.Q4_0, true) => &VectorDot<TileDot256.Q4_0Block>,
+        (GgmlType.Q4_0, false) => &Dot<TileDot256.Q4_0Block>,
+        (GgmlType.Q8_0, true) => &VectorDot<TileDot256.Q8_0Block>,
+        (GgmlType.Q8_0, false) => &Dot<TileDot256.Q8_0Block>,
         _ => level >= KernelLevel.Vector256 && TilesSupported ? &Q6_KWholeBlock.VectorDot : &Q6_KWholeBlock.Dot,
     };
 
@@ -84,8 +90,29 @@ internal static unsafe class WholeBlockOrder
         float acc = 0;
         for (int b = 0; b < nb; b++, w += TB.Bytes, q8 += 32)
         {
-            int sum = 0;
-            for (int j = 0; j < 32; j++) sum += TB.Quant(w, j) * q8[j];
+            acc = MathF.FusedMultiplyAdd(TB.IntDot(w, q8), Fp16.ToFloat(*(ushort*)w) * d[b], acc);
+        }
+
+        return acc;
+    }
+
+    /// <summary>
+    /// One row with AVX2 alone: each block's integer dot by ggml's sign trick (maddubs of |w| with x
+    /// signed like w, exact for quants in ±127), summed across lanes. Where a CPU lacks AVX-VNNI (and
+    /// so the tiles), every row of a Q4_0 matrix in this order takes it.
+    /// </summary>
+    private static float VectorDot<TB>(byte* w, byte* a, int k)
+        where TB : struct, TileDot256.IBlock
+    {
+        int nb = k / 32;
+        float* d = (float*)a;
+        sbyte* q8 = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8, k));
+        float acc = 0;
+        for (int b = 0; b < nb; b++, w += TB.Bytes, q8 += 32)
+        {
+            var s = TB.Signed(w);
+            var pairs = Avx2.MultiplyAddAdjacent(Avx2.Abs(s), Avx2.Sign(Vector256.Load(q8), s));
+            int sum = Vector256.Sum(Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One));
             acc = MathF.FusedMultiplyAdd(sum, Fp16.ToFloat(*(ushort*)w) * d[b], acc);
         }
 
