@@ -37,6 +37,15 @@ trap 'rm -rf "$results"' EXIT
 status=0
 dotnet test Parley.slnx -c Release --logger "trx;LogFilePrefix=parley" --results-directory "$results" || status=$?
 
+# The engine's fallbacks, with the runtime told to leave this CPU's extensions unused: every engine
+# test without AVX-512 and AVX-VNNI (as on most AVX2 CPUs), the kernel tests without AVX2 (the
+# scalar kernels, which ARM runs).
+engine=tests/Parley.Inference.Tests
+DOTNET_EnableAVX512F=0 DOTNET_EnableAVXVNNI=0 dotnet test "$engine" -c Release --no-build \
+  --logger "trx;LogFilePrefix=engine-avx2" --results-directory "$results" || status=$?
+DOTNET_EnableAVX2=0 dotnet test "$engine" -c Release --no-build --filter "FullyQualifiedName~KernelTests" \
+  --logger "trx;LogFilePrefix=engine-scalar" --results-directory "$results" || status=$?
+
 # The web app's component tests (Vitest); dotnet build has installed its packages.
 (cd web && npx vitest run --reporter=default --reporter=json --outputFile="$results/vitest.json") || status=$?
 

@@ -41,10 +41,10 @@ internal static unsafe class Q4_KInterleaved
         short* bsums = (short*)(a + 4 * nb);
         sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
         float acc = 0, accMin = 0;
-        var sc = stackalloc short[16];
+        var sc = stackalloc int[16];
         for (int b = 0; b < nb; b++, w += Bytes)
         {
-            VecDotK256.ScalesAndMins(w).Store(sc); // scales 0..7, mins 8..15
+            for (int j = 0; j < 8; j++) Dequantize.ScaleMinK4(j, w + 4, out sc[j], out sc[8 + j]); // scales 0..7, mins 8..15
             int isum = 0, imin = 0;
             byte* q4 = w + 16;
             sbyte* q8 = qs + 256 * b;
