@@ -43,7 +43,7 @@ internal static unsafe class TileDot256
 
         static abstract Vector256<byte> Unsigned(byte* block);
 
-        /// <summary>The block's integer dot with 32 activations, scalar: the references' view.</summary>
+        /// <summary>The block's integer dot with 32 activations, scalar: what every scalar reference sums (ggml's and the whole-block order's).</summary>
         static abstract int IntDot(byte* block, sbyte* x);
 
         /// <summary>The block's 32 quants, signed (what ggml's AVX2 sign trick takes).</summary>

@@ -60,11 +60,7 @@ public static unsafe class VecDotScalar
         float sum = 0;
         for (int b = 0; b < k / 32; b++, w += 18)
         {
-            byte* qs = w + 2;
-            sbyte* q8 = y.Qs + b * 32;
-            int s = 0;
-            for (int j = 0; j < 16; j++) s += ((qs[j] & 0xF) - 8) * q8[j] + ((qs[j] >> 4) - 8) * q8[j + 16];
-            sum += s * (Half(w) * y.D[b]);
+            sum += TileDot256.Q4_0Block.IntDot(w, y.Qs + b * 32) * (Half(w) * y.D[b]);
         }
 
         return sum;
@@ -138,11 +134,7 @@ public static unsafe class VecDotScalar
         float sum = 0;
         for (int b = 0; b < k / 32; b++, w += 34)
         {
-            sbyte* qs = (sbyte*)(w + 2);
-            sbyte* q8 = y.Qs + b * 32;
-            int s = 0;
-            for (int j = 0; j < 32; j++) s += qs[j] * q8[j];
-            sum += s * (Half(w) * y.D[b]);
+            sum += TileDot256.Q8_0Block.IntDot(w, y.Qs + b * 32) * (Half(w) * y.D[b]);
         }
 
         return sum;
