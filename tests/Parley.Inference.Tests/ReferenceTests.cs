@@ -15,29 +15,29 @@ public class ReferenceTests(ITestOutputHelper output)
     /// <summary>F32 and F16 files: every top-5 logit within this of llama.cpp's.</summary>
     private const double FloatTolerance = 0.015;
 
-    /// <summary>Q8_0 files: the 0.05 at every step.</summary>
+    /// <summary>Quantized files: the 0.05 at every step.</summary>
     private const double QuantizedTarget = 0.05;
 
     /// <summary>
-    /// What Q8_0 files in fact keep to: every layer's products, softmax and attention sums follow
-    /// llama.cpp's order exactly, and only the logits' own product takes another (WholeBlockOrder),
-    /// which moves them by float rounding (about 5e-6 here). A layer off ggml's order moved them by
-    /// up to 0.07 when tried, so this bound catches what the 0.05 target would let through.
+    /// What quantized files in fact keep to: every layer's products, RoPE, softmax and attention sums
+    /// follow llama.cpp's order exactly, and only the logits' own product takes another
+    /// (WholeBlockOrder), which moves them by float rounding (about 5e-6 here). Anything off llama.cpp
+    /// by one rounding inside the layers sooner or later puts an activation on the other side of an
+    /// int8 or F16 rounding boundary, and that moves logits by 0.05 to 0.5 (unfused RoPE did, in 5
+    /// of these files), so this bound catches what the 0.05 target would let through.
     /// </summary>
     private const double ExactOrderBound = 1e-4;
 
     /// <summary>
-    /// Q4_0 and K-quant files: most steps agree to 1e-5. Q4_0 and Q4_K products follow llama.cpp's
-    /// repacked kernels' order (steps within 0.05 of 64 for p1/p2/p3: Q4_0 from 9/61/8 to 63/64/40,
-    /// Q4_K_M from 38/17/2 to 63/64/22), but their logits still differ from the first step in the last
-    /// bit or two. Not from the order of the Q6_K output product: eight orders of it (ggml's AVX2 and
-    /// generic ones, the repacked generic one, whole-integer, …) computed from our own activations
-    /// reproduce only 50-60% of llama.cpp's printed top-5 logits, so the inputs of that layer already
-    /// differ. Where an activation then lands on the other side of an int8 rounding boundary, that
-    /// token's key and value shift later logits by up to ~0.5. So their logits are held to this; the
-    /// output reports how many steps meet the 0.05 target.
+    /// Files where one activation still lands on the other side of an F16 rounding boundary from
+    /// llama.cpp's, at a step where ours is within one or two float roundings of the tie: a key of the
+    /// second layer in a 32-token prompt (Q4_K_M p3, Q6_K p3) and a query of the first layer (Q6_K p1,
+    /// step 28). Every step before that one agrees to 1e-5; after it, that token's key or value moves
+    /// later logits by up to 0.3. The output reports how many steps meet the 0.05 target.
     /// </summary>
-    private const double QuantizedTolerance = 0.6;
+    private static readonly HashSet<string> OffByOneRounding = ["tiny-llama-spm-q4_k_m.p3.json", "tiny-llama-spm-q6_k.p1.json", "tiny-llama-spm-q6_k.p3.json"];
+
+    private const double OffByOneRoundingTolerance = 0.6;
 
     public static TheoryData<string> ReferenceFiles() => Files(_ => true);
 
@@ -61,7 +61,7 @@ public class ReferenceTests(ITestOutputHelper output)
         var doc = JsonDocument.Parse(File.ReadAllText(TestModels.Reference("generate", name))).RootElement;
         string model = doc.GetProperty("model").GetString()!;
         bool isFloat = model.Contains("-f32") || model.Contains("-f16");
-        bool exactOrder = model.Contains("-q8_0");
+        bool exactOrder = !isFloat && !OffByOneRounding.Contains(name);
         using var llm = LlamaModel.Load(TestModels.Tiny(model), threads: 2);
         using var cache = llm.CreateCache();
         var prompt = doc.GetProperty("prompt_tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
@@ -73,7 +73,7 @@ public class ReferenceTests(ITestOutputHelper output)
         foreach (var s in doc.GetProperty("steps").EnumerateArray())
         {
             var top = s.GetProperty("top").EnumerateArray().Select(a => (Id: a[0].GetInt32(), Logit: a[1].GetDouble())).ToArray();
-            double tol = isFloat ? FloatTolerance : exactOrder ? QuantizedTarget : QuantizedTolerance;
+            double tol = isFloat ? FloatTolerance : exactOrder ? QuantizedTarget : OffByOneRoundingTolerance;
             double stepWorst = 0;
             foreach (var (id, v) in top)
             {

@@ -2,7 +2,8 @@ namespace Parley.Inference.Models;
 
 /// <summary>
 /// Rotary position embedding as ggml computes it: theta starts at pos·freq_scale and is multiplied
-/// by base^(-2/n_dims) pair after pair in float (not recomputed with pow), so angles match exactly.
+/// by base^(-2/n_dims) pair after pair in float (not recomputed with pow), so angles match exactly,
+/// and each rotated value is one FMA over the other product, as GCC contracts ggml's x0·cos − x1·sin.
 /// The sines and cosines of a batch's positions are computed once per forward pass and shared by
 /// every layer and head.
 /// </summary>
@@ -50,8 +51,10 @@ public sealed unsafe class Rope(ModelConfig c, float* freqFactors)
                     int a = c.RopeNeoX ? i : 2 * i;
                     int b = c.RopeNeoX ? i + half : 2 * i + 1;
                     float x0 = v[a], x1 = v[b];
-                    v[a] = x0 * cos0[i] - x1 * sin0[i];
-                    v[b] = x0 * sin0[i] + x1 * cos0[i];
+                    // ggml's rotate_pairs as GCC compiles it (FMA contraction of the first product):
+                    // unfused, one value in a few thousand lands on the other side of its F16 rounding.
+                    v[a] = MathF.FusedMultiplyAdd(x0, cos0[i], -(x1 * sin0[i]));
+                    v[b] = MathF.FusedMultiplyAdd(x0, sin0[i], x1 * cos0[i]);
                 }
             }
         }
