@@ -112,7 +112,6 @@ public static unsafe class ActivationQuantizer
         float* ds = (float*)row;
         short* bsums = (short*)(row + 4 * nb);
         sbyte* qs = (sbyte*)(row + ActivationLayout.QsOffset(DotType.Q8K, x.Length));
-        int* offsetSums = (int*)(row + ActivationLayout.Q6OffsetSumsOffset(x.Length));
         for (int b = 0; b < nb; b++)
         {
             var blk = x.Slice(b * 256, 256);
@@ -133,7 +132,6 @@ public static unsafe class ActivationQuantizer
                 ds[b] = 0;
                 new Span<byte>(q, 256).Clear();
                 new Span<short>(bsums + b * 16, 16).Clear();
-                new Span<int>(offsetSums + b * 64, 64).Clear();
                 continue;
             }
 
@@ -145,8 +143,6 @@ public static unsafe class ActivationQuantizer
                 for (int i = 0; i < 16; i++) s += q[j * 16 + i];
                 bsums[b * 16 + j] = (short)s;
             }
-
-            for (int j = 0; j < 64; j++) offsetSums[b * 64 + j] = -32 * (q[4 * j] + q[4 * j + 1] + q[4 * j + 2] + q[4 * j + 3]);
 
             ds[b] = 1 / iscale;
         }

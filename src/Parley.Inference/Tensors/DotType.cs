@@ -20,8 +20,7 @@ public enum DotType
 /// Byte layout of one quantized activation row. Q8 rows hold float d[nb], int sum[nb], float s[nb],
 /// then the int8 values at a 64-byte boundary, then for every group of four values their negated
 /// sum as an int (what the matrix kernels need to take an unsigned weight bias back out);
-/// Q8K rows hold float d[nb], short bsums[16·nb], then the values, then for every group of four
-/// values −32 times their sum as an int (Q6_K's offset of 32, which its VNNI kernel starts from).
+/// Q8K rows hold float d[nb], short bsums[16·nb], then the values.
 /// </summary>
 public static class ActivationLayout
 {
@@ -47,15 +46,12 @@ public static class ActivationLayout
     /// <summary>Where a Q8 row's negated sums of four (k/4 ints) start.</summary>
     public static int QuadSumsOffset(int k) => QsOffset(DotType.Q8, k) + k;
 
-    /// <summary>Where a Q8K row's −32·(sums of four) (k/4 ints) start.</summary>
-    public static int Q6OffsetSumsOffset(int k) => QsOffset(DotType.Q8K, k) + k;
-
     public static int RowStride(DotType t, int k) => Align64(t switch
     {
         DotType.F32 => 4 * k,
         DotType.F16 or DotType.BF16 => 2 * k,
         DotType.Q8 => QuadSumsOffset(k) + k,
-        DotType.Q8K => Q6OffsetSumsOffset(k) + k,
+        DotType.Q8K => QsOffset(DotType.Q8K, k) + k,
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     });
 }

@@ -81,19 +81,17 @@ internal static unsafe class Q6_KWholeBlock
         for (int t = 0; t < 4; t++) Rows4Tokens1(w, wStride, a + t * aStride, 0, k, y + t * yStride, 0);
     }
 
-    /// <summary>Block <paramref name="b"/> (at <paramref name="w"/>) against the activations as ggml's eight exact int32 lanes.</summary>
+    /// <summary>Block <paramref name="b"/> (at <paramref name="w"/>) against the activations as eight exact int32 lanes (<see cref="VecDotK256.Q6Dot{TL}"/>'s).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Lanes(byte* w, byte* a, int k, int b)
     {
         sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
-        int* offsetSums = (int*)(a + ActivationLayout.Q6OffsetSumsOffset(k));
-        var sumi = Vector256<int>.Zero;
+        var sumi = -VecDotK256.Q6Offsets(w, (short*)(a + 4 * (k / 256)) + 16 * b);
         for (int j = 0; j < 2; j++)
         {
             VecDotK256.Q6Quants(w, j, out var q0, out var q1, out var q2, out var q3);
             VecDotK256.Q6VnniLanes.Scales(w, j, out var s0, out var s1, out var s2, out var s3);
-            int at = 256 * b + 128 * j;
-            sumi += VecDotK256.Q6VnniLanes.Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + at, offsetSums + at / 4);
+            sumi += VecDotK256.Q6VnniLanes.Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + 256 * b + 128 * j);
         }
 
         return sumi;

@@ -267,15 +267,16 @@ internal static unsafe class TileDotK256
     internal static void Q6KRows2Tokens4<TL>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
         where TL : struct, VecDotK256.IQ6Lanes
     {
-        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k), oo = ActivationLayout.Q6OffsetSumsOffset(k);
+        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
         byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
         Vector256<float> acc00 = default, acc01 = default, acc02 = default, acc03 = default;
         Vector256<float> acc10 = default, acc11 = default, acc12 = default, acc13 = default;
         for (int b = 0; b < nb; b++)
         {
             byte* w0 = w + 210 * b, w1 = w0 + wStride;
-            Vector256<int> s00 = default, s01 = default, s02 = default, s03 = default;
-            Vector256<int> s10 = default, s11 = default, s12 = default, s13 = default;
+            short* b0 = (short*)(a0 + 4 * nb) + 16 * b, b1 = (short*)(a1 + 4 * nb) + 16 * b, b2 = (short*)(a2 + 4 * nb) + 16 * b, b3 = (short*)(a3 + 4 * nb) + 16 * b;
+            Vector256<int> s00 = -VecDotK256.Q6Offsets(w0, b0), s01 = -VecDotK256.Q6Offsets(w0, b1), s02 = -VecDotK256.Q6Offsets(w0, b2), s03 = -VecDotK256.Q6Offsets(w0, b3);
+            Vector256<int> s10 = -VecDotK256.Q6Offsets(w1, b0), s11 = -VecDotK256.Q6Offsets(w1, b1), s12 = -VecDotK256.Q6Offsets(w1, b2), s13 = -VecDotK256.Q6Offsets(w1, b3);
             for (int j = 0; j < 2; j++)
             {
                 VecDotK256.Q6Quants(w0, j, out var q00, out var q10, out var q20, out var q30);
@@ -284,15 +285,14 @@ internal static unsafe class TileDotK256
                 TL.Scales(w1, j, out var sa1, out var sb1, out var sc1, out var sd1);
                 int at = 256 * b + 128 * j;
                 sbyte* y0 = (sbyte*)(a0 + qo) + at, y1 = (sbyte*)(a1 + qo) + at, y2 = (sbyte*)(a2 + qo) + at, y3 = (sbyte*)(a3 + qo) + at;
-                int* o0 = (int*)(a0 + oo) + at / 4, o1 = (int*)(a1 + oo) + at / 4, o2 = (int*)(a2 + oo) + at / 4, o3 = (int*)(a3 + oo) + at / 4;
-                s00 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y0, o0);
-                s10 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y0, o0);
-                s01 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y1, o1);
-                s11 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y1, o1);
-                s02 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y2, o2);
-                s12 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y2, o2);
-                s03 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y3, o3);
-                s13 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y3, o3);
+                s00 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y0);
+                s10 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y0);
+                s01 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y1);
+                s11 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y1);
+                s02 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y2);
+                s12 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y2);
+                s03 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y3);
+                s13 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y3);
             }
 
             float d0 = Fp16.ToFloat(*(ushort*)(w0 + 208)), d1 = Fp16.ToFloat(*(ushort*)(w1 + 208));

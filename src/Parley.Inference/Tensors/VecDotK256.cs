@@ -6,7 +6,8 @@ namespace Parley.Inference.Tensors;
 
 /// <summary>
 /// AVX2 dot products of the K-quants against Q8_K activations, ported operation for operation from
-/// ggml's AVX2 kernels so that every int32 lane, and so every float sum, comes out the same.
+/// ggml's kernels so that every int32 lane, and so every float sum, comes out the same (Q6_K's lanes
+/// are those of the build that made the reference outputs; <see cref="Q6Dot{TL}"/> says how they differ).
 /// </summary>
 internal static unsafe class VecDotK256
 {
@@ -37,27 +38,29 @@ internal static unsafe class VecDotK256
 
     /// <summary>
     /// Q6_K block (210 bytes): ql[128] low nibbles, qh[64] two high bits each, 16 int8 scales, half d.
-    /// Per 128 values: four vectors of 6-bit quants, each int32 lane gathering Σ scale·(q − 32)·y
-    /// over its four bytes of each vector (<typeparamref name="TL"/> says how); one FMA by d per
-    /// super-block, as ggml's AVX2 kernel.
+    /// Per 128 values: four vectors of 6-bit quants taken unsigned (0..63), each int32 lane gathering
+    /// Σ scale·q·y over its four bytes of every vector (<typeparamref name="TL"/> says how); the
+    /// offset of −32 per quant comes off once per super-block (<see cref="Q6Offsets"/>), then one FMA
+    /// by d. These are the lanes of the llama.cpp build that made ../shared/reference: ggml's AVX2
+    /// kernel subtracts the offset quant by quant instead, which spreads the same integer total over
+    /// the lanes differently and moved half the logits by one or two roundings.
     /// </summary>
     internal static float Q6Dot<TL>(byte* w, byte* a, int k) where TL : struct, IQ6Lanes
     {
         int nb = k / 256;
         float* yd = (float*)a;
+        short* bsums = (short*)(a + 4 * nb);
         sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
-        int* offsetSums = (int*)(a + ActivationLayout.Q6OffsetSumsOffset(k));
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < nb; b++, w += 210)
         {
             float d = yd[b] * Fp16.ToFloat(*(ushort*)(w + 208));
-            var sumi = Vector256<int>.Zero;
+            var sumi = -Q6Offsets(w, bsums + 16 * b);
             for (int j = 0; j < 2; j++)
             {
                 Q6Quants(w, j, out var q0, out var q1, out var q2, out var q3);
                 TL.Scales(w, j, out var s0, out var s1, out var s2, out var s3);
-                int at = 256 * b + 128 * j;
-                sumi += TL.Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + at, offsetSums + at / 4);
+                sumi += TL.Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + 256 * b + 128 * j);
             }
 
             acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
@@ -65,6 +68,14 @@ internal static unsafe class VecDotK256
 
         return VecDot256.HorizontalSum(acc);
     }
+
+    /// <summary>
+    /// A block's −32 offset as the lanes carry it: lane m holds 32·(scale·bsum) of its sixteen-value
+    /// groups 2m and 2m+1, where bsum is the activations' sum over the group.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> Q6Offsets(byte* w, short* bsums) =>
+        Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(w + 192))), Vector256.Load(bsums)) << 5;
 
     /// <summary>The four 32-value vectors of half <paramref name="j"/> of a Q6_K block as 6-bit quants (0..63), in ggml's order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -82,21 +93,21 @@ internal static unsafe class VecDotK256
     }
 
     /// <summary>
-    /// How a half block's four quant vectors become ggml's eight int32 lanes, Σ scale·(q − 32)·y over
-    /// each lane's four bytes of every vector: vector v takes scale 8j+2v on its first sixteen bytes
-    /// and 8j+2v+1 on the rest. The sums are exact integers, so every way gives the same lanes.
+    /// How a half block's four quant vectors become the eight int32 lanes, Σ scale·q·y over each
+    /// lane's four bytes of every vector (q unsigned): vector v takes scale 8j+2v on its first sixteen
+    /// bytes and 8j+2v+1 on the rest. The sums are exact integers, so every way gives the same lanes.
     /// </summary>
     internal interface IQ6Lanes
     {
         /// <summary>Half <paramref name="j"/>'s scales in the form <see cref="Lanes"/> takes them.</summary>
         static abstract void Scales(byte* w, int j, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3);
 
-        /// <summary>The lanes of one half block against activations <paramref name="y"/>, whose −32·(sums of four) are at <paramref name="o"/>.</summary>
+        /// <summary>The lanes of one half block against activations <paramref name="y"/>.</summary>
         static abstract Vector256<int> Lanes(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
-            Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y, int* o);
+            Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y);
     }
 
-    /// <summary>ggml's AVX2 way: maddubs with the activations minus maddubs of 32 with them, then madd with the int16 scales.</summary>
+    /// <summary>AVX2: maddubs of the quants with the activations, then madd with the int16 scales.</summary>
     internal readonly struct Q6Avx2Lanes : IQ6Lanes
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -111,19 +122,16 @@ internal static unsafe class VecDotK256
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<int> Lanes(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
-            Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y, int* o) =>
+            Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y) =>
             Scaled(q0, s0, Vector256.Load(y)) + Scaled(q1, s1, Vector256.Load(y + 32))
             + Scaled(q2, s2, Vector256.Load(y + 64)) + Scaled(q3, s3, Vector256.Load(y + 96));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector256<int> Scaled(Vector256<byte> q, Vector256<int> s, Vector256<sbyte> y) =>
-            Avx2.MultiplyAddAdjacent(s.AsInt16(), Avx2.MultiplyAddAdjacent(q, y) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)32), y));
+            Avx2.MultiplyAddAdjacent(s.AsInt16(), Avx2.MultiplyAddAdjacent(q, y));
     }
 
-    /// <summary>
-    /// With VNNI: one VPDPBUSD starting from the activations' precomputed −32·(sums of four), then
-    /// one multiply by the int32 scale, in place of two maddubs, a subtraction and a madd.
-    /// </summary>
+    /// <summary>With VNNI: one VPDPBUSD, then one multiply by the int32 scale, in place of maddubs and madd.</summary>
     internal readonly struct Q6VnniLanes : IQ6Lanes
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -138,11 +146,11 @@ internal static unsafe class VecDotK256
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<int> Lanes(Vector256<byte> q0, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3,
-            Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y, int* o) =>
-            AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o), q0, Vector256.Load(y)) * s0
-            + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 8), q1, Vector256.Load(y + 32)) * s1
-            + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 16), q2, Vector256.Load(y + 64)) * s2
-            + AvxVnni.MultiplyWideningAndAdd(Vector256.Load(o + 24), q3, Vector256.Load(y + 96)) * s3;
+            Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3, sbyte* y) =>
+            AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q0, Vector256.Load(y)) * s0
+            + AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q1, Vector256.Load(y + 32)) * s1
+            + AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q2, Vector256.Load(y + 64)) * s2
+            + AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q3, Vector256.Load(y + 96)) * s3;
     }
 
     /// <summary>The eight scales (bytes 0..7) and eight mins (8..15) of a Q4_K or Q5_K block, widened to int16, as ggml unpacks them.</summary>
