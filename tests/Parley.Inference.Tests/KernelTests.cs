@@ -182,6 +182,54 @@ public unsafe class KernelTests
         }
     }
 
+    /// <summary>
+    /// Q5_K and Q6_K products in a layer are llama.cpp's to the bit, so every kernel (row dots at every
+    /// level, the 4×4 and 4×1 tiles) must give the scalar reference's bits, over two super-blocks so
+    /// that their accumulation counts too (Q5_K's mins take an FMA, as GCC compiles ggml's).
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q5_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void KQuantKernelsGiveTheScalarReferencesBits(GgmlType type)
+    {
+        if (KernelLevels.Best < KernelLevel.Vector256) return;
+        var r = new Random(73 + (int)type);
+        int stride = ActivationLayout.RowStride(DotType.Q8K, K);
+        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)(4 * stride), 64);
+        float* tile = stackalloc float[16], column = stackalloc float[4];
+        try
+        {
+            for (int trial = 0; trial < 40; trial++)
+            {
+                var w = Enumerable.Range(0, 4).SelectMany(_ => RandomRow(type, r)).ToArray();
+                int rowBytes = w.Length / 4;
+                for (int t = 0; t < 4; t++) ActivationQuantizer.QuantizeRow(DotType.Q8K, RandomActivations(r), act + t * stride);
+                fixed (byte* wp = w)
+                {
+                    TileDotK256.Get4x4(type)(wp, rowBytes, act, stride, K, tile, 4);
+                    for (int t = 0; t < 4; t++)
+                    {
+                        TileDotK256.Get4x1(type)(wp, rowBytes, act + t * stride, 0, K, column, 0);
+                        for (int row = 0; row < 4; row++)
+                        {
+                            int reference = BitConverter.SingleToInt32Bits(VecDotScalar.Dot(type, wp + row * rowBytes, act + t * stride, K));
+                            Assert.Equal(reference, BitConverter.SingleToInt32Bits(tile[t * 4 + row]));
+                            Assert.Equal(reference, BitConverter.SingleToInt32Bits(column[row]));
+                            foreach (var level in KernelLevels.Available().Where(l => l >= KernelLevel.Vector256))
+                            {
+                                Assert.Equal(reference, BitConverter.SingleToInt32Bits(VecDot.Get(type, level)(wp + row * rowBytes, act + t * stride, K)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(act);
+        }
+    }
+
     /// <summary>The vectorized Q8 quantizer must write the scalar one's bytes: scales, sums, quants and quad sums.</summary>
     [Fact]
     public void VectorQ8QuantizationEqualsTheScalarOne()

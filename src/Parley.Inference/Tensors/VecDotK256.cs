@@ -167,8 +167,9 @@ internal static unsafe class VecDotK256
     /// <summary>
     /// Q5_K block (176 bytes): half d, half dmin, 12 bytes of scales and mins, qh[32] (the fifth bits),
     /// qs[128]. As ggml: the mins' products with the 16-value sums are summed as an integer and
-    /// added, times dmin, to a float beside the vector accumulator; the fifth bit is taken one plane
-    /// at a time from qh.
+    /// added, times dmin, to a float beside the vector accumulator, with one FMA as GCC contracts
+    /// ggml's summs += dmin·sum (separately rounded, one product in a few hundred came out a rounding
+    /// off); the fifth bit is taken one plane at a time from qh.
     /// </summary>
     internal static float Q5_K(byte* w, byte* a, int k)
     {
@@ -185,7 +186,7 @@ internal static unsafe class VecDotK256
             float dmin = -yd[b] * Fp16.ToFloat(*(ushort*)(w + 2));
             var minsAndScales = ScalesAndMins(w);
             var prod = MinSums(minsAndScales.GetUpper(), bsums + 16 * b);
-            summs += dmin * (prod.GetElement(0) + prod.GetElement(1) + prod.GetElement(2) + prod.GetElement(3));
+            summs = MathF.FusedMultiplyAdd(dmin, prod.GetElement(0) + prod.GetElement(1) + prod.GetElement(2) + prod.GetElement(3), summs);
 
             var sc128 = minsAndScales.GetLower().AsByte();
             var hbits = Vector256.Load(w + 16);

@@ -3,7 +3,8 @@ namespace Parley.Inference.Tensors;
 /// <summary>
 /// Scalar dot products of one weight row with one activation row in its dot type: the reference
 /// that every SIMD path is tested against. Integer sums are exact; floats are combined per block
-/// as ggml's generic code does.
+/// as ggml's generic code does, except Q5_K and Q6_K, whose scalar dots sum the vector kernels'
+/// lanes and so give their bits.
 /// </summary>
 public static unsafe class VecDotScalar
 {
@@ -180,40 +181,50 @@ public static unsafe class VecDotScalar
         return sum;
     }
 
+    /// <summary>
+    /// Q5_K in the eight lanes of the vector kernel (<see cref="VecDotK256.Q5_K"/>), so bit for bit
+    /// its result: value l of each 32-value sub-block goes to lane l/4 times the sub-block's scale, one
+    /// FMA by d per block; the mins' sums take one FMA by dmin each beside them.
+    /// </summary>
     private static float Q5_K(byte* w, byte* a, int k)
     {
         var y = new Q8KRow(a, k);
-        float sum = 0;
+        var acc = stackalloc float[8];
+        var lanes = stackalloc int[8];
+        for (int i = 0; i < 8; i++) acc[i] = 0;
+        float summs = 0;
         for (int b = 0; b < k / 256; b++, w += 176)
         {
             byte* qh = w + 16;
             byte* ql = w + 48;
             sbyte* q8 = y.Qs + b * 256;
-            int sumi = 0, summ = 0, u1 = 1, u2 = 2;
+            short* bs = y.BSums + b * 16;
+            int mins = 0, u1 = 1, u2 = 2;
+            for (int i = 0; i < 8; i++) lanes[i] = 0;
             for (int j = 0; j < 4; j++)
             {
                 Dequantize.ScaleMinK4(2 * j, w + 4, out int sc1, out int m1);
                 Dequantize.ScaleMinK4(2 * j + 1, w + 4, out int sc2, out int m2);
-                int s1 = 0, s2 = 0;
                 for (int l = 0; l < 32; l++)
                 {
-                    s1 += ((ql[l] & 0xF) + ((qh[l] & u1) != 0 ? 16 : 0)) * q8[l];
-                    s2 += ((ql[l] >> 4) + ((qh[l] & u2) != 0 ? 16 : 0)) * q8[l + 32];
+                    int lo = (ql[l] & 0xF) + ((qh[l] & u1) != 0 ? 16 : 0);
+                    int hi = (ql[l] >> 4) + ((qh[l] & u2) != 0 ? 16 : 0);
+                    lanes[l / 4] += sc1 * lo * q8[l] + sc2 * hi * q8[l + 32];
                 }
 
-                sumi += sc1 * s1 + sc2 * s2;
-                short* bs = y.BSums + b * 16 + 4 * j;
-                summ += m1 * (bs[0] + bs[1]) + m2 * (bs[2] + bs[3]);
+                mins += m1 * (bs[4 * j] + bs[4 * j + 1]) + m2 * (bs[4 * j + 2] + bs[4 * j + 3]);
                 ql += 32;
                 q8 += 64;
                 u1 <<= 2;
                 u2 <<= 2;
             }
 
-            sum += Half(w) * y.D[b] * sumi - Half(w + 2) * y.D[b] * summ;
+            float d = y.D[b] * Half(w), dmin = -y.D[b] * Half(w + 2);
+            summs = MathF.FusedMultiplyAdd(dmin, mins, summs);
+            for (int i = 0; i < 8; i++) acc[i] = MathF.FusedMultiplyAdd(d, lanes[i], acc[i]);
         }
 
-        return sum;
+        return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + summs;
     }
 
     /// <summary>
