@@ -303,6 +303,54 @@ public unsafe class KernelTests
         AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)WholeBlockOrder.RowDot(type, KernelLevel.Scalar) : (nint)Q4_KInterleaved.RowDot);
 
     /// <summary>
+    /// A repacked Q4_K matrix multiplies the tokens marked grouped (those llama.cpp's gemm takes, four
+    /// of a sequence at a time) in the gemm order and the others in the gemv order, at every level:
+    /// the bits of <see cref="Q4_KInterleaved.GemmDot"/> and <see cref="Q4_KInterleaved.Dot"/>. Two
+    /// sequences of 5 and 13 tokens reach the 8×8, 8×4 and 4×4 gemm tiles and the gemv ones beside them,
+    /// and the two orders must differ somewhere, or the marks would go unchecked.
+    /// </summary>
+    [Fact]
+    public void Q4KTokensLlamaCppsGemmTakesFollowItsOrder()
+    {
+        using var pool = new WorkerPool(2);
+        var r = new Random(29);
+        const int rows = 40, batch = 18;
+        int rowBytes = (int)GgmlTypeInfo.RowBytes(GgmlType.Q4_K, K);
+        var w = Enumerable.Range(0, rows).SelectMany(_ => RandomRow(GgmlType.Q4_K, r)).ToArray();
+        var x = new float[batch * K];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
+        var grouped = new byte[batch];
+        for (int t = 0; t < 4; t++) grouped[t] = 1;            // sequence of 5: four grouped, one not
+        for (int t = 5; t < 5 + 12; t++) grouped[t] = 1;       // sequence of 13: twelve grouped, one not
+        using var act = new ActivationBuffer();
+        var y = new float[batch * rows];
+        int differ = 0;
+        fixed (byte* wp = w, gp = grouped)
+        fixed (float* yp = y, xp = x)
+        {
+            var m = new WeightMatrix(wp, GgmlType.Q4_K, rows, K);
+            act.Load(DotType.Q8K, xp, batch, K, new ParallelRows(pool));
+            foreach (var level in KernelLevels.Available())
+            {
+                Array.Clear(y);
+                using (var matmul = new MatMul(pool, level)) matmul.Run([new Product(m, yp, rows)], act, gp);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int i = 0; i < rows; i++)
+                    {
+                        float gemm = Q4_KInterleaved.GemmDot(m.Row(i), act.Row(b), K), gemv = Q4_KInterleaved.Dot(m.Row(i), act.Row(b), K);
+                        float expected = grouped[b] != 0 ? gemm : gemv;
+                        Assert.True(expected.Equals(y[b * rows + i]), $"{level} row {i} token {b} (grouped {grouped[b]}): {y[b * rows + i]} vs {expected}");
+                        if (!gemm.Equals(gemv)) differ++;
+                    }
+                }
+            }
+        }
+
+        Assert.True(differ > 0, "the gemm and gemv orders gave the same bits everywhere");
+    }
+
+    /// <summary>
     /// Q8_0 and Q6_K logits take the whole-block order at every level where the CPU has AVX-VNNI,
     /// exactly the bits of its scalar reference (and Q8_0 and Q6_K products in a layer ggml's,
     /// <see cref="MatMulMatchesRowByRowDots"/>); without it they keep ggml's order and its row dots.

@@ -104,7 +104,14 @@ public sealed unsafe class LlamaModel : IDisposable
         int* pos = _s.Positions;
         foreach (var seg in batch.Segments)
         {
-            for (int i = 0; i < seg.Count; i++) pos[seg.First + i] = seg.Start + i;
+            // llama.cpp's repacked kernels take a sequence's tokens four at a time (gemm) and the last
+            // count % 4 one by one (gemv); for Q4_K the two orders round differently.
+            int grouped = seg.Count - seg.Count % 4;
+            for (int i = 0; i < seg.Count; i++)
+            {
+                pos[seg.First + i] = seg.Start + i;
+                _s.Grouped[seg.First + i] = (byte)(i < grouped ? 1 : 0);
+            }
         }
 
         for (int t = 0; t < n; t++) Weights.TokenEmbedding.ReadRow(tokens[t], new Span<float>(_s.X + (long)t * d, d));
@@ -162,7 +169,7 @@ public sealed unsafe class LlamaModel : IDisposable
                 products[count++] = new Product(projections[i].W, projections[i].Y, projections[i].W.Rows, projections[i].Logits);
             }
 
-            _matmul.Run(products[..count], act);
+            _matmul.Run(products[..count], act, products[0].Logits ? null : _s.Grouped);
         }
 
         foreach (var p in projections)

@@ -29,6 +29,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
     private Part[] _parts = new Part[3];
     private int _partCount;
     private ActivationBuffer? _x;
+    private byte* _grouped;
     private float* _xWide;
     private long _xWideFloats;
     private readonly nint[] _rowsWide;
@@ -42,14 +43,16 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
     }
 
     /// <summary>Multiplies; <paramref name="x"/> must already hold the activations in <paramref name="w"/>'s dot type.</summary>
-    public void Run(WeightMatrix w, ActivationBuffer x, float* y, int yStride) => Run([new Product(w, y, yStride)], x);
+    public void Run(WeightMatrix w, ActivationBuffer x, float* y, int yStride, byte* grouped = null) => Run([new Product(w, y, yStride)], x, grouped);
 
     /// <summary>
     /// Several products of the same activations (the Q, K and V projections; gate and up) in one
     /// pool run, so the threads meet once instead of once per product. Each product's results are
-    /// those it gives alone.
+    /// those it gives alone. <paramref name="grouped"/>, one byte per activation row, marks the rows
+    /// that llama.cpp's gemm kernels would take (four tokens of one sequence at a time), which
+    /// repacked Q4_K matrices multiply in that kernel's order (<see cref="Q4_KInterleaved"/>); null: none.
     /// </summary>
-    public void Run(ReadOnlySpan<Product> products, ActivationBuffer x)
+    public void Run(ReadOnlySpan<Product> products, ActivationBuffer x, byte* grouped = null)
     {
         if (products.Length > _parts.Length) _parts = new Part[products.Length];
         bool widen = false;
@@ -64,9 +67,11 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
         _partCount = products.Length;
         _x = x;
+        _grouped = grouped;
         if (widen) WidenActivations(x);
         _pool.Run(this, chunks);
         _x = null;
+        _grouped = null;
     }
 
     /// <summary>One product of a run: its kernels, and its chunks from <paramref name="firstChunk"/> on.</summary>
@@ -99,6 +104,13 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             part.Tile4x1 = tiles ? Q4_KInterleaved.Tile4x1 : null;
             part.Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x4 : null;
             part.Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x8 : null;
+            part.Grouped = new GroupedKernels
+            {
+                Dot = Q4_KInterleaved.GemmRowDot,
+                Tile4x4 = tiles ? Q4_KInterleaved.GemmTile4x4 : null,
+                Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.GemmTile8x4 : null,
+                Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.GemmTile8x8 : null,
+            };
         }
         else if (tiles && part.Tile4x4 == null && part.Tile4x1 == null)
         {
@@ -142,11 +154,8 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         while (_parts[p].FirstChunk > chunk) p--;
         ref readonly var part = ref _parts[p];
         var w = part.W;
-        float* y = part.Y;
-        int yStride = part.YStride;
         int start = (chunk - part.FirstChunk) * part.ChunkRows, end = Math.Min(w.Rows, start + part.ChunkRows);
-        var x = _x!;
-        int k = w.Cols, batch = x.Count;
+        int k = w.Cols, batch = _x!.Count;
         for (int r0 = start; r0 < end; r0 += RowTile)
         {
             int r1 = Math.Min(end, r0 + RowTile);
@@ -157,54 +166,124 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             }
 
             int tiled = part.Tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
-            int b = 0;
-            if (part.Tile8x8 != null)
+            if (part.Grouped.Dot == null || _grouped == null)
             {
-                for (; b + 8 <= batch; b += 8)
+                Tokens(in part, r0, r1, tiled, 0, batch);
+                continue;
+            }
+
+            // Stretches of grouped and ungrouped tokens take their own kernels.
+            for (int b0 = 0; b0 < batch;)
+            {
+                byte g = _grouped[b0];
+                int b1 = b0 + 1;
+                while (b1 < batch && _grouped[b1] == g) b1++;
+                if (g == 0) Tokens(in part, r0, r1, tiled, b0, b1);
+                else GroupedTokens(in part, r0, r1, tiled, b0, b1);
+                b0 = b1;
+            }
+        }
+    }
+
+    /// <summary>Weight rows r0..r1 (tiles up to <paramref name="tiled"/>) against tokens b0..b1 with the part's kernels.</summary>
+    private void Tokens(in Part part, int r0, int r1, int tiled, int b0, int b1)
+    {
+        var w = part.W;
+        var x = _x!;
+        float* y = part.Y;
+        int yStride = part.YStride, k = w.Cols;
+        int b = b0;
+        if (part.Tile8x8 != null)
+        {
+            for (; b + 8 <= b1; b += 8)
+            {
+                int r = r0;
+                for (; r + 8 <= tiled; r += 8) part.Tile8x8(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                for (; r < tiled; r += 4)
+                {
+                    part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                    part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b + 4), x.Stride, k, y + (long)(b + 4) * yStride + r, yStride);
+                }
+            }
+        }
+
+        if (part.Tile4x4 != null)
+        {
+            for (; b + 4 <= b1; b += 4)
+            {
+                int r = r0;
+                if (part.Tile8x4 != null)
+                {
+                    for (; r + 8 <= tiled; r += 8) part.Tile8x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                }
+
+                for (; r < tiled; r += 4) part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+            }
+        }
+
+        for (; b < b1; b++)
+        {
+            byte* xa = x.Row(b);
+            float* yb = y + (long)b * yStride;
+            int r = r0;
+            if (part.Tile8x1 != null)
+            {
+                for (; r + 8 <= tiled; r += 8) part.Tile8x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
+            }
+
+            for (; r < tiled; r += 4) part.Tile4x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
+        }
+
+        for (b = b0; b < b1; b++)
+        {
+            byte* xa = x.Row(b);
+            float* yb = y + (long)b * yStride;
+            for (int r = tiled; r < r1; r++) yb[r] = part.Dot(w.Row(r), xa, k);
+        }
+    }
+
+    /// <summary>Tokens b0..b1 (a multiple of four) that llama.cpp's gemm takes, in its order: tiles where they exist, else its row dot.</summary>
+    private void GroupedTokens(in Part part, int r0, int r1, int tiled, int b0, int b1)
+    {
+        var w = part.W;
+        var x = _x!;
+        ref readonly var g = ref part.Grouped;
+        float* y = part.Y;
+        int yStride = part.YStride, k = w.Cols;
+        int b = b0;
+        if (g.Tile4x4 != null)
+        {
+            if (g.Tile8x8 != null)
+            {
+                for (; b + 8 <= b1; b += 8)
                 {
                     int r = r0;
-                    for (; r + 8 <= tiled; r += 8) part.Tile8x8(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                    for (; r + 8 <= tiled; r += 8) g.Tile8x8(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
                     for (; r < tiled; r += 4)
                     {
-                        part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
-                        part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b + 4), x.Stride, k, y + (long)(b + 4) * yStride + r, yStride);
+                        g.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                        g.Tile4x4(w.Row(r), w.RowBytes, x.Row(b + 4), x.Stride, k, y + (long)(b + 4) * yStride + r, yStride);
                     }
                 }
             }
 
-            if (part.Tile4x4 != null)
+            for (; b + 4 <= b1; b += 4)
             {
-                for (; b + 4 <= batch; b += 4)
-                {
-                    int r = r0;
-                    if (part.Tile8x4 != null)
-                    {
-                        for (; r + 8 <= tiled; r += 8) part.Tile8x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
-                    }
-
-                    for (; r < tiled; r += 4) part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
-                }
-            }
-
-            for (; b < batch; b++)
-            {
-                byte* xa = x.Row(b);
-                float* yb = y + (long)b * yStride;
                 int r = r0;
-                if (part.Tile8x1 != null)
+                if (g.Tile8x4 != null)
                 {
-                    for (; r + 8 <= tiled; r += 8) part.Tile8x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
+                    for (; r + 8 <= tiled; r += 8) g.Tile8x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
                 }
 
-                for (; r < tiled; r += 4) part.Tile4x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
+                for (; r < tiled; r += 4) g.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
             }
+        }
 
-            for (b = 0; b < batch; b++)
-            {
-                byte* xa = x.Row(b);
-                float* yb = y + (long)b * yStride;
-                for (int r = tiled; r < r1; r++) yb[r] = part.Dot(w.Row(r), xa, k);
-            }
+        for (int t = b0; t < b1; t++)
+        {
+            byte* xa = x.Row(t);
+            float* yb = y + (long)t * yStride;
+            for (int r = t < b ? tiled : r0; r < r1; r++) yb[r] = g.Dot(w.Row(r), xa, k);
         }
     }
 
@@ -223,9 +302,21 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         }
     }
 
+    /// <summary>The kernels of llama.cpp's gemm order, for a part whose weights have one (repacked Q4_K).</summary>
+    private struct GroupedKernels
+    {
+        public delegate*<byte*, byte*, int, float> Dot;
+        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4;
+        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4;
+        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8;
+    }
+
     /// <summary>A product of a run, with the kernels chosen for its weight type.</summary>
     private struct Part
     {
+        /// <summary>The gemm order's kernels, or none (Dot null) where the order is one for every token.</summary>
+        public GroupedKernels Grouped;
+
         public WeightMatrix W;
         public float* Y;
         public int YStride;

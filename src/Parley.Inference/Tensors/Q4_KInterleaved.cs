@@ -5,14 +5,17 @@ using System.Runtime.Intrinsics.X86;
 namespace Parley.Inference.Tensors;
 
 /// <summary>
-/// Q4_K products in the summation order of llama.cpp's interleaved ("repacked") kernels, which it
-/// uses on every AVX2 or better CPU for Q4_K matrices whose row count is a multiple of eight
-/// (ggml_gemv/gemm_q4_K_8x8_q8_K): per super-block the scaled integer dot Σ sc_j·(q·x) and the
-/// mins' Σ m_j·bsum_j are whole integers, each added with one FMA into its own accumulator,
-/// acc = fma(float(isum), d·d_x, acc) and accMin = fma(float(imin), dmin·d_x, accMin), and the row's
-/// value is acc − accMin. The plain row dot (<see cref="VecDotK256"/>) keeps lanes of partial sums
-/// instead, which rounds differently. Integer sums are exact, so every kernel here, and the eight-row
-/// tiles of <see cref="Q4_KTiles512"/>, gives the bits of <see cref="Dot"/>.
+/// Q4_K products in the summation orders of llama.cpp's interleaved ("repacked") kernels, which it
+/// uses on every AVX2 or better CPU for Q4_K matrices whose row count is a multiple of eight. The
+/// scaled integer dots Σ sc_j·(q·x) and the mins' Σ m_j·bsum_j are whole integers, each added with
+/// an FMA into its own accumulator, acc = fma(float(isum), d·d_x, acc) and accMin = fma(float(imin),
+/// dmin·d_x, accMin), and the row's value is acc − accMin. ggml_gemv_q4_K_8x8_q8_K takes one FMA
+/// per super-block (<see cref="GemvOrder"/>); ggml_gemm_q4_K_8x8_q8_K, which gets a sequence's
+/// tokens four at a time (all of a prompt chunk's but the last count % 4), one per pair of
+/// sub-blocks (<see cref="GemmOrder"/>), which rounds differently. The plain row dot
+/// (<see cref="VecDotK256"/>) keeps lanes of partial sums instead. Integer sums are exact, so every
+/// kernel here, and the eight-row tiles of <see cref="Q4_KTiles512"/>, gives the bits of its order's
+/// scalar reference (<see cref="Dot"/>, <see cref="GemmDot"/>).
 /// </summary>
 internal static unsafe class Q4_KInterleaved
 {
@@ -25,16 +28,30 @@ internal static unsafe class Q4_KInterleaved
 
     public static delegate*<byte*, byte*, int, float> RowDot => &Dot;
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4 => TilesSupported ? &Rows4Tokens4 : null;
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4 => TilesSupported ? &Rows4Tokens4<GemvOrder> : null;
 
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1 => TilesSupported ? &Rows4Tokens1 : null;
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4 => Q4_KTiles512.Supported ? &Q4_KTiles512.Rows8Tokens4 : null;
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4 => Q4_KTiles512.Supported ? &Q4_KTiles512.Rows8Tokens4<GemvOrder> : null;
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8 => Q4_KTiles512.Supported ? &Q4_KTiles512.Rows8Tokens8 : null;
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8 => Q4_KTiles512.Supported ? &Q4_KTiles512.Rows8Tokens8<GemvOrder> : null;
 
-    /// <summary>One row against one activation row, scalar: the reference for the order.</summary>
-    public static float Dot(byte* w, byte* a, int k)
+    /// <summary>The gemm order's kernels, for tokens that llama.cpp's gemm takes: four or eight at a time, no single-token tiles.</summary>
+    public static delegate*<byte*, byte*, int, float> GemmRowDot => &GemmDot;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> GemmTile4x4 => TilesSupported ? &Rows4Tokens4<GemmOrder> : null;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> GemmTile8x4 => Q4_KTiles512.Supported ? &Q4_KTiles512.Rows8Tokens4<GemmOrder> : null;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> GemmTile8x8 => Q4_KTiles512.Supported ? &Q4_KTiles512.Rows8Tokens8<GemmOrder> : null;
+
+    /// <summary>One row against one activation row in the gemv order, scalar: its reference.</summary>
+    public static float Dot(byte* w, byte* a, int k) => Reference<GemvOrder>(w, a, k);
+
+    /// <summary>One row against one activation row in the gemm order, scalar: its reference.</summary>
+    public static float GemmDot(byte* w, byte* a, int k) => Reference<GemmOrder>(w, a, k);
+
+    private static float Reference<TO>(byte* w, byte* a, int k) where TO : struct, IQ4KOrder
     {
         int nb = k / 256;
         float* yd = (float*)a;
@@ -45,6 +62,8 @@ internal static unsafe class Q4_KInterleaved
         for (int b = 0; b < nb; b++, w += Bytes)
         {
             for (int j = 0; j < 8; j++) Dequantize.ScaleMinK4(j, w + 4, out sc[j], out sc[8 + j]); // scales 0..7, mins 8..15
+            float d = Fp16.ToFloat(*(ushort*)w) * yd[b], dmin = Fp16.ToFloat(*(ushort*)(w + 2)) * yd[b];
+            short* bs = bsums + 16 * b;
             int isum = 0, imin = 0;
             byte* q4 = w + 16;
             sbyte* q8 = qs + 256 * b;
@@ -58,11 +77,16 @@ internal static unsafe class Q4_KInterleaved
                 }
 
                 isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
+                imin += sc[8 + 2 * j] * (bs[4 * j] + bs[4 * j + 1]) + sc[9 + 2 * j] * (bs[4 * j + 2] + bs[4 * j + 3]);
+                if (!TO.PerPair) continue;
+                acc = MathF.FusedMultiplyAdd(isum, d, acc);
+                accMin = MathF.FusedMultiplyAdd(imin, dmin, accMin);
+                isum = imin = 0;
             }
 
-            for (int j = 0; j < 8; j++) imin += sc[8 + j] * (bsums[16 * b + 2 * j] + bsums[16 * b + 2 * j + 1]);
-            acc = MathF.FusedMultiplyAdd(isum, Fp16.ToFloat(*(ushort*)w) * yd[b], acc);
-            accMin = MathF.FusedMultiplyAdd(imin, Fp16.ToFloat(*(ushort*)(w + 2)) * yd[b], accMin);
+            if (TO.PerPair) continue;
+            acc = MathF.FusedMultiplyAdd(isum, d, acc);
+            accMin = MathF.FusedMultiplyAdd(imin, dmin, accMin);
         }
 
         return acc - accMin;
@@ -109,7 +133,7 @@ internal static unsafe class Q4_KInterleaved
     /// Four rows against four activation rows; per row, the four tokens share a vector (lanes). Each
     /// sub-block's weights and scales are unpacked once for the four tokens.
     /// </summary>
-    private static void Rows4Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    private static void Rows4Tokens4<TO>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) where TO : struct, IQ4KOrder
     {
         int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
         byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
@@ -123,6 +147,10 @@ internal static unsafe class Q4_KInterleaved
                 var ms = VecDotK256.ScalesAndMins(wr);
                 var sc = ms.GetLower().AsByte();
                 sbyte* x0 = (sbyte*)(a0 + qo) + 256 * b, x1 = (sbyte*)(a1 + qo) + 256 * b, x2 = (sbyte*)(a2 + qo) + 256 * b, x3 = (sbyte*)(a3 + qo) + 256 * b;
+                short* b0 = (short*)(a0 + 4 * nb) + 16 * b, b1 = (short*)(a1 + 4 * nb) + 16 * b, b2 = (short*)(a2 + 4 * nb) + 16 * b, b3 = (short*)(a3 + 4 * nb) + 16 * b;
+                var dx = Vector128.Create(((float*)a0)[b], ((float*)a1)[b], ((float*)a2)[b], ((float*)a3)[b]);
+                var d = Vector128.Create(Fp16.ToFloat(*(ushort*)wr)) * dx;
+                var dmin = Vector128.Create(Fp16.ToFloat(*(ushort*)(wr + 2))) * dx;
                 Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
                 byte* q4 = wr + 16;
                 for (int j = 0; j < 4; j++, q4 += 32)
@@ -139,14 +167,19 @@ internal static unsafe class Q4_KInterleaved
                     i1 += Avx2.MultiplyAddAdjacent(scaleL, Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x1 + o))) + Avx2.MultiplyAddAdjacent(scaleH, Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x1 + o + 32)));
                     i2 += Avx2.MultiplyAddAdjacent(scaleL, Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x2 + o))) + Avx2.MultiplyAddAdjacent(scaleH, Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x2 + o + 32)));
                     i3 += Avx2.MultiplyAddAdjacent(scaleL, Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x3 + o))) + Avx2.MultiplyAddAdjacent(scaleH, Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x3 + o + 32)));
+                    if (!TO.PerPair) continue;
+                    // The pair's mins: sixteen-value sums 4j..4j+3 against mins 2j and 2j+1.
+                    var pairMins = Vector128.Create(PairMins(ms, b0, j), PairMins(ms, b1, j), PairMins(ms, b2, j), PairMins(ms, b3, j));
+                    acc = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(VecDot256.RowSums(i0, i1, i2, i3)), d, acc);
+                    accMin = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(pairMins), dmin, accMin);
+                    i0 = i1 = i2 = i3 = default;
                 }
 
+                if (TO.PerPair) continue;
                 var mins = ms.GetUpper();
-                var imin = Sums(VecDotK256.MinSums(mins, (short*)(a0 + 4 * nb) + 16 * b), VecDotK256.MinSums(mins, (short*)(a1 + 4 * nb) + 16 * b),
-                    VecDotK256.MinSums(mins, (short*)(a2 + 4 * nb) + 16 * b), VecDotK256.MinSums(mins, (short*)(a3 + 4 * nb) + 16 * b));
-                var dx = Vector128.Create(((float*)a0)[b], ((float*)a1)[b], ((float*)a2)[b], ((float*)a3)[b]);
-                acc = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(VecDot256.RowSums(i0, i1, i2, i3)), Vector128.Create(Fp16.ToFloat(*(ushort*)wr)) * dx, acc);
-                accMin = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(imin), Vector128.Create(Fp16.ToFloat(*(ushort*)(wr + 2))) * dx, accMin);
+                var imin = Sums(VecDotK256.MinSums(mins, b0), VecDotK256.MinSums(mins, b1), VecDotK256.MinSums(mins, b2), VecDotK256.MinSums(mins, b3));
+                acc = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(VecDot256.RowSums(i0, i1, i2, i3)), d, acc);
+                accMin = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(imin), dmin, accMin);
             }
 
             var v = acc - accMin;
@@ -156,4 +189,26 @@ internal static unsafe class Q4_KInterleaved
             y[3 * yStride + r] = v[3];
         }
     }
+
+    /// <summary>Mins 2j and 2j+1 (int16 lanes 8+2j, 9+2j of <paramref name="ms"/>) times the token's 32-value sums of sub-blocks 2j and 2j+1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PairMins(Vector256<short> ms, short* bs, int j) =>
+        ms.GetElement(8 + 2 * j) * (bs[4 * j] + bs[4 * j + 1]) + ms.GetElement(9 + 2 * j) * (bs[4 * j + 2] + bs[4 * j + 3]);
+}
+
+/// <summary>Which of llama.cpp's two repacked Q4_K orders a kernel follows (<see cref="Q4_KInterleaved"/>).</summary>
+internal interface IQ4KOrder
+{
+    /// <summary>One FMA per pair of sub-blocks (gemm) rather than per super-block (gemv).</summary>
+    static abstract bool PerPair { get; }
+}
+
+internal readonly struct GemvOrder : IQ4KOrder
+{
+    public static bool PerPair => false;
+}
+
+internal readonly struct GemmOrder : IQ4KOrder
+{
+    public static bool PerPair => true;
 }
