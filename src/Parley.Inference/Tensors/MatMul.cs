@@ -83,28 +83,30 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             throw new ArgumentException($"activations are {x.Type}×{x.Cols}, the weights need {ActivationLayout.For(w.Type)}×{w.Cols}");
         }
 
-        var part = new Part { W = w, Y = p.Y, YStride = p.YStride, FirstChunk = firstChunk, Dot = VecDot.Get(w.Type, _level) };
+        var part = new Part { W = w, Y = p.Y, YStride = p.YStride, FirstChunk = firstChunk };
+        ref var k = ref part.Plain;
+        k.Dot = VecDot.Get(w.Type, _level);
         bool tiles = _level >= KernelLevel.Vector256;
-        part.Tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
-        part.Tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
-        part.Tile8x4 = _level >= KernelLevel.Vector512 ? TileDot512.Get8x4(w.Type) : null;
+        k.Tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
+        k.Tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
+        k.Tile8x4 = _level >= KernelLevel.Vector512 ? TileDot512.Get8x4(w.Type) : null;
         if (WholeBlockOrder.Applies(w, p.Logits))
         {
-            part.Dot = WholeBlockOrder.RowDot(w.Type, _level);
-            part.Tile4x4 = tiles ? WholeBlockOrder.Tile4x4(w.Type) : null;
-            part.Tile4x1 = tiles ? WholeBlockOrder.Tile4x1(w.Type) : null;
-            part.Tile8x4 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x4(w.Type) : null;
-            part.Tile8x8 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x8(w.Type) : null;
-            part.Tile8x1 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x1(w.Type) : null;
+            k.Dot = WholeBlockOrder.RowDot(w.Type, _level);
+            k.Tile4x4 = tiles ? WholeBlockOrder.Tile4x4(w.Type) : null;
+            k.Tile4x1 = tiles ? WholeBlockOrder.Tile4x1(w.Type) : null;
+            k.Tile8x4 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x4(w.Type) : null;
+            k.Tile8x8 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x8(w.Type) : null;
+            k.Tile8x1 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x1(w.Type) : null;
         }
         else if (Q4_KInterleaved.Applies(w))
         {
-            part.Dot = Q4_KInterleaved.RowDot;
-            part.Tile4x4 = tiles ? Q4_KInterleaved.Tile4x4 : null;
-            part.Tile4x1 = tiles ? Q4_KInterleaved.Tile4x1 : null;
-            part.Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x4 : null;
-            part.Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x8 : null;
-            part.Grouped = new GroupedKernels
+            k.Dot = Q4_KInterleaved.RowDot;
+            k.Tile4x4 = tiles ? Q4_KInterleaved.Tile4x4 : null;
+            k.Tile4x1 = tiles ? Q4_KInterleaved.Tile4x1 : null;
+            k.Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x4 : null;
+            k.Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x8 : null;
+            part.Grouped = new Kernels
             {
                 Dot = Q4_KInterleaved.GemmRowDot,
                 Tile4x4 = tiles ? Q4_KInterleaved.GemmTile4x4 : null,
@@ -112,13 +114,13 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
                 Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.GemmTile8x8 : null,
             };
         }
-        else if (tiles && part.Tile4x4 == null && part.Tile4x1 == null)
+        else if (tiles && k.Tile4x4 == null && k.Tile4x1 == null)
         {
-            part.Tile4x4 = TileDotK256.Get4x4(w.Type);
-            part.Tile4x1 = TileDotK256.Get4x1(w.Type);
+            k.Tile4x4 = TileDotK256.Get4x4(w.Type);
+            k.Tile4x1 = TileDotK256.Get4x1(w.Type);
         }
 
-        part.Widen = part.Tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1;
+        part.Widen = k.Tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1;
         int chunks = _pool.Threads * (x.Count > 1 ? BatchChunksPerThread : ChunksPerThread);
         int rowsPerChunk = (w.Rows + chunks - 1) / chunks;
         part.ChunkRows = Math.Max(1, (rowsPerChunk + RowTile - 1) / RowTile) * RowTile;
@@ -165,10 +167,10 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
                 continue;
             }
 
-            int tiled = part.Tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
+            int tiled = part.Plain.Tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
             if (part.Grouped.Dot == null || _grouped == null)
             {
-                Tokens(in part, r0, r1, tiled, 0, batch);
+                Tokens(in part, in part.Plain, r0, r1, tiled, 0, batch);
                 continue;
             }
 
@@ -178,112 +180,74 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
                 byte g = _grouped[b0];
                 int b1 = b0 + 1;
                 while (b1 < batch && _grouped[b1] == g) b1++;
-                if (g == 0) Tokens(in part, r0, r1, tiled, b0, b1);
-                else GroupedTokens(in part, r0, r1, tiled, b0, b1);
+                Tokens(in part, in g == 0 ? ref part.Plain : ref part.Grouped, r0, r1, tiled, b0, b1);
                 b0 = b1;
             }
         }
     }
 
-    /// <summary>Weight rows r0..r1 (tiles up to <paramref name="tiled"/>) against tokens b0..b1 with the part's kernels.</summary>
-    private void Tokens(in Part part, int r0, int r1, int tiled, int b0, int b1)
+    /// <summary>
+    /// Weight rows r0..r1 (tiles up to <paramref name="tiled"/>) against tokens b0..b1 with kernels
+    /// <paramref name="kn"/>: eight- and four-token tiles, then single-token ones, then the row dot
+    /// for whatever the tiles leave.
+    /// </summary>
+    private void Tokens(in Part part, in Kernels kn, int r0, int r1, int tiled, int b0, int b1)
     {
         var w = part.W;
         var x = _x!;
         float* y = part.Y;
         int yStride = part.YStride, k = w.Cols;
         int b = b0;
-        if (part.Tile8x8 != null)
+        if (kn.Tile8x8 != null)
         {
             for (; b + 8 <= b1; b += 8)
             {
                 int r = r0;
-                for (; r + 8 <= tiled; r += 8) part.Tile8x8(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                for (; r + 8 <= tiled; r += 8) kn.Tile8x8(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
                 for (; r < tiled; r += 4)
                 {
-                    part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
-                    part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b + 4), x.Stride, k, y + (long)(b + 4) * yStride + r, yStride);
+                    kn.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                    kn.Tile4x4(w.Row(r), w.RowBytes, x.Row(b + 4), x.Stride, k, y + (long)(b + 4) * yStride + r, yStride);
                 }
             }
         }
 
-        if (part.Tile4x4 != null)
+        if (kn.Tile4x4 != null)
         {
             for (; b + 4 <= b1; b += 4)
             {
                 int r = r0;
-                if (part.Tile8x4 != null)
+                if (kn.Tile8x4 != null)
                 {
-                    for (; r + 8 <= tiled; r += 8) part.Tile8x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                    for (; r + 8 <= tiled; r += 8) kn.Tile8x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
                 }
 
-                for (; r < tiled; r += 4) part.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                for (; r < tiled; r += 4) kn.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
             }
         }
 
-        for (; b < b1; b++)
+        if (kn.Tile4x1 != null)
         {
-            byte* xa = x.Row(b);
-            float* yb = y + (long)b * yStride;
-            int r = r0;
-            if (part.Tile8x1 != null)
+            for (; b < b1; b++)
             {
-                for (; r + 8 <= tiled; r += 8) part.Tile8x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
-            }
-
-            for (; r < tiled; r += 4) part.Tile4x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
-        }
-
-        for (b = b0; b < b1; b++)
-        {
-            byte* xa = x.Row(b);
-            float* yb = y + (long)b * yStride;
-            for (int r = tiled; r < r1; r++) yb[r] = part.Dot(w.Row(r), xa, k);
-        }
-    }
-
-    /// <summary>Tokens b0..b1 (a multiple of four) that llama.cpp's gemm takes, in its order: tiles where they exist, else its row dot.</summary>
-    private void GroupedTokens(in Part part, int r0, int r1, int tiled, int b0, int b1)
-    {
-        var w = part.W;
-        var x = _x!;
-        ref readonly var g = ref part.Grouped;
-        float* y = part.Y;
-        int yStride = part.YStride, k = w.Cols;
-        int b = b0;
-        if (g.Tile4x4 != null)
-        {
-            if (g.Tile8x8 != null)
-            {
-                for (; b + 8 <= b1; b += 8)
-                {
-                    int r = r0;
-                    for (; r + 8 <= tiled; r += 8) g.Tile8x8(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
-                    for (; r < tiled; r += 4)
-                    {
-                        g.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
-                        g.Tile4x4(w.Row(r), w.RowBytes, x.Row(b + 4), x.Stride, k, y + (long)(b + 4) * yStride + r, yStride);
-                    }
-                }
-            }
-
-            for (; b + 4 <= b1; b += 4)
-            {
+                byte* xa = x.Row(b);
+                float* yb = y + (long)b * yStride;
                 int r = r0;
-                if (g.Tile8x4 != null)
+                if (kn.Tile8x1 != null)
                 {
-                    for (; r + 8 <= tiled; r += 8) g.Tile8x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                    for (; r + 8 <= tiled; r += 8) kn.Tile8x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
                 }
 
-                for (; r < tiled; r += 4) g.Tile4x4(w.Row(r), w.RowBytes, x.Row(b), x.Stride, k, y + (long)b * yStride + r, yStride);
+                for (; r < tiled; r += 4) kn.Tile4x1(w.Row(r), w.RowBytes, xa, 0, k, yb + r, 0);
             }
         }
 
+        // Tokens b0..b had rows up to tiled from the tiles; any after b (no single-token tiles) have none.
         for (int t = b0; t < b1; t++)
         {
             byte* xa = x.Row(t);
-            float* yb = y + (long)t * yStride;
-            for (int r = t < b ? tiled : r0; r < r1; r++) yb[r] = g.Dot(w.Row(r), xa, k);
+            float* yt = y + (long)t * yStride;
+            for (int r = t < b ? tiled : r0; r < r1; r++) yt[r] = kn.Dot(w.Row(r), xa, k);
         }
     }
 
@@ -298,31 +262,13 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             float* xb = _xWide + (long)b * k;
             float* yb = part.Y + (long)b * part.YStride;
             for (int r = r0; r < tiled; r += 4) TileDotF16.Rows4Tokens1Wide(rows + (long)(r - r0) * k, k, xb, yb + r);
-            for (int r = tiled; r < r1; r++) yb[r] = part.Dot(w.Row(r), _x!.Row(b), k);
+            for (int r = tiled; r < r1; r++) yb[r] = part.Plain.Dot(w.Row(r), _x!.Row(b), k);
         }
     }
 
-    /// <summary>The kernels of llama.cpp's gemm order, for a part whose weights have one (repacked Q4_K).</summary>
-    private struct GroupedKernels
+    /// <summary>The kernels that multiply a part's rows with a token or several: a row dot, and tiles where they exist.</summary>
+    private struct Kernels
     {
-        public delegate*<byte*, byte*, int, float> Dot;
-        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4;
-        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4;
-        public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8;
-    }
-
-    /// <summary>A product of a run, with the kernels chosen for its weight type.</summary>
-    private struct Part
-    {
-        /// <summary>The gemm order's kernels, or none (Dot null) where the order is one for every token.</summary>
-        public GroupedKernels Grouped;
-
-        public WeightMatrix W;
-        public float* Y;
-        public int YStride;
-        public int FirstChunk;
-        public int ChunkRows;
-        public bool Widen;
         public delegate*<byte*, byte*, int, float> Dot;
         public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4;
 
@@ -335,6 +281,21 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
         /// <summary>Eight rows against one token, where a kernel exists (it has the 4×1 tile beside it).</summary>
         public delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x1;
+    }
+
+    /// <summary>A product of a run, with the kernels chosen for its weight type.</summary>
+    private struct Part
+    {
+        public WeightMatrix W;
+        public float* Y;
+        public int YStride;
+        public int FirstChunk;
+        public int ChunkRows;
+        public bool Widen;
+        public Kernels Plain;
+
+        /// <summary>The gemm order's kernels (no single-token tiles), or none (Dot null) where one order serves every token.</summary>
+        public Kernels Grouped;
     }
 
     public void Dispose()
