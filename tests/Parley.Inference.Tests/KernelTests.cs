@@ -303,7 +303,7 @@ public unsafe class KernelTests
         AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)WholeBlockOrder.RowDot(type, KernelLevel.Scalar) : (nint)Q4_KInterleaved.RowDot);
 
     /// <summary>
-    /// A repacked Q4_K matrix multiplies the tokens marked grouped (those llama.cpp's gemm takes, four
+    /// A repacked Q4_K matrix multiplies the tokens marked InGemmGroup (those llama.cpp's gemm takes, four
     /// of a sequence at a time) in the gemm order and the others in the gemv order, at every level:
     /// the bits of <see cref="Q4_KInterleaved.GemmDot"/> and <see cref="Q4_KInterleaved.Dot"/>. Two
     /// sequences of 5 and 13 tokens reach the 8×8, 8×4 and 4×4 gemm tiles and the gemv ones beside them,
@@ -319,13 +319,14 @@ public unsafe class KernelTests
         var w = Enumerable.Range(0, rows).SelectMany(_ => RandomRow(GgmlType.Q4_K, r)).ToArray();
         var x = new float[batch * K];
         for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
-        var grouped = new byte[batch];
-        for (int t = 0; t < 4; t++) grouped[t] = 1;            // sequence of 5: four grouped, one not
-        for (int t = 5; t < 5 + 12; t++) grouped[t] = 1;       // sequence of 13: twelve grouped, one not
+        var paths = new TokenPath[batch];
+        for (int t = 0; t < 4; t++) paths[t] = TokenPath.InGemmGroup;        // sequence of 5: four grouped, one not
+        for (int t = 5; t < 5 + 12; t++) paths[t] = TokenPath.InGemmGroup;   // sequence of 13: twelve grouped, one not
         using var act = new ActivationBuffer();
         var y = new float[batch * rows];
         int differ = 0;
-        fixed (byte* wp = w, gp = grouped)
+        fixed (byte* wp = w)
+        fixed (TokenPath* gp = paths)
         fixed (float* yp = y, xp = x)
         {
             var m = new WeightMatrix(wp, GgmlType.Q4_K, rows, K);
@@ -339,8 +340,8 @@ public unsafe class KernelTests
                     for (int i = 0; i < rows; i++)
                     {
                         float gemm = Q4_KInterleaved.GemmDot(m.Row(i), act.Row(b), K), gemv = Q4_KInterleaved.Dot(m.Row(i), act.Row(b), K);
-                        float expected = grouped[b] != 0 ? gemm : gemv;
-                        Assert.True(expected.Equals(y[b * rows + i]), $"{level} row {i} token {b} (grouped {grouped[b]}): {y[b * rows + i]} vs {expected}");
+                        float expected = paths[b] != 0 ? gemm : gemv;
+                        Assert.True(expected.Equals(y[b * rows + i]), $"{level} row {i} token {b} ({paths[b]}): {y[b * rows + i]} vs {expected}");
                         if (!gemm.Equals(gemv)) differ++;
                     }
                 }
@@ -348,6 +349,122 @@ public unsafe class KernelTests
         }
 
         Assert.True(differ > 0, "the gemm and gemv orders gave the same bits everywhere");
+    }
+
+    /// <summary>
+    /// F32 and F16 single-token dots follow ggml_vec_dot_f32/f16 (AVX-512) to the bit: four
+    /// sixteen-lane FMA chains over steps of 64, (0 + 2) + (1 + 3), _mm512_reduce_add_ps's order, then
+    /// the values past the last step (an FMA each into the float sum for F32, double for F16). Written
+    /// out here element by element, apart from the kernel's vectors; 212 values leave 20 over.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.F32)]
+    [InlineData(GgmlType.F16)]
+    public void SingleTokenDotsFollowGgmlVecDot(GgmlType type)
+    {
+        const int n = 212;
+        var r = new Random(31 + (int)type);
+        bool half = type == GgmlType.F16;
+        var w = new byte[n * 4];
+        var a = new byte[n * 4];
+        for (int trial = 0; trial < 50; trial++)
+        {
+            fixed (byte* wp = w, ap = a)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    float wv = (float)(r.NextDouble() * 2 - 1), av = (float)(r.NextDouble() * 2 - 1);
+                    if (half)
+                    {
+                        ((ushort*)wp)[i] = Fp16.FromFloat(wv);
+                        ((ushort*)ap)[i] = Fp16.FromFloat(av);
+                    }
+                    else
+                    {
+                        ((float*)wp)[i] = wv;
+                        ((float*)ap)[i] = av;
+                    }
+                }
+
+                float X(byte* p, int i) => half ? Fp16.ToFloat(((ushort*)p)[i]) : ((float*)p)[i];
+                var chains = new float[4, 16];
+                int np = n & ~63;
+                for (int i = 0; i < np; i++) chains[i % 64 / 16, i % 16] = MathF.FusedMultiplyAdd(X(wp, i), X(ap, i), chains[i % 64 / 16, i % 16]);
+                var x0 = new float[16];
+                for (int l = 0; l < 16; l++) x0[l] = (chains[0, l] + chains[2, l]) + (chains[1, l] + chains[3, l]);
+                var t3 = new float[8];
+                for (int l = 0; l < 8; l++) t3[l] = x0[l + 8] + x0[l];
+                var t6 = new float[4];
+                for (int l = 0; l < 4; l++) t6[l] = t3[l + 4] + t3[l];
+                float reduced = (t6[0] + t6[2]) + (t6[1] + t6[3]);
+                float expected;
+                if (half)
+                {
+                    double sum = reduced;
+                    for (int i = np; i < n; i++) sum += X(wp, i) * X(ap, i);
+                    expected = (float)sum;
+                }
+                else
+                {
+                    expected = reduced;
+                    for (int i = np; i < n; i++) expected = MathF.FusedMultiplyAdd(X(wp, i), X(ap, i), expected);
+                }
+
+                float got = half ? SingleTokenDot.F16(wp, ap, n) : SingleTokenDot.F32(wp, ap, n);
+                Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(got));
+            }
+        }
+    }
+
+    /// <summary>
+    /// F32 and F16 products take ggml_vec_dot's order for a token alone in its sequence (a decode
+    /// step, which llama.cpp multiplies as a product of one row) and for the logits (each its
+    /// sequence's only output row), the plain kernels for the others, at every level.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.F32)]
+    [InlineData(GgmlType.F16)]
+    public void TokensAloneTakeGgmlVecDot(GgmlType type)
+    {
+        using var pool = new WorkerPool(2);
+        var r = new Random(37);
+        const int rows = 21, batch = 7;
+        var w = Enumerable.Range(0, rows).SelectMany(_ => RandomRow(type, r)).ToArray();
+        var x = new float[batch * K];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
+        var paths = new TokenPath[batch];
+        paths[0] = paths[4] = TokenPath.Alone; // two decode steps among a prompt chunk's tokens
+        using var act = new ActivationBuffer();
+        var y = new float[batch * rows];
+        int differ = 0;
+        fixed (byte* wp = w)
+        fixed (TokenPath* pp = paths)
+        fixed (float* yp = y, xp = x)
+        {
+            var m = new WeightMatrix(wp, type, rows, K);
+            act.Load(ActivationLayout.For(type), xp, batch, K, new ParallelRows(pool));
+            var single = type == GgmlType.F32 ? (delegate*<byte*, byte*, int, float>)&SingleTokenDot.F32 : &SingleTokenDot.F16;
+            foreach (var level in KernelLevels.Available())
+            {
+                foreach (bool logits in new[] { false, true })
+                {
+                    Array.Clear(y);
+                    using (var matmul = new MatMul(pool, level)) matmul.Run([new Product(m, yp, rows, logits)], act, logits ? null : pp);
+                    for (int b = 0; b < batch; b++)
+                    {
+                        for (int i = 0; i < rows; i++)
+                        {
+                            float alone = single(m.Row(i), act.Row(b), K), plain = VecDot.Get(type, level)(m.Row(i), act.Row(b), K);
+                            float expected = logits || paths[b] == TokenPath.Alone ? alone : plain;
+                            Assert.True(expected.Equals(y[b * rows + i]), $"{type} {level} logits {logits} row {i} token {b}: {y[b * rows + i]} vs {expected}");
+                            if (!alone.Equals(plain)) differ++;
+                        }
+                    }
+                }
+            }
+        }
+
+        Assert.True(differ > 0, "ggml_vec_dot's order and the plain one gave the same bits everywhere");
     }
 
     /// <summary>

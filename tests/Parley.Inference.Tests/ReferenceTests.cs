@@ -12,20 +12,21 @@ namespace Parley.Inference.Tests;
 /// </summary>
 public class ReferenceTests(ITestOutputHelper output)
 {
-    /// <summary>F32 and F16 files: every top-5 logit within this of llama.cpp's.</summary>
-    private const double FloatTolerance = 0.015;
+    /// <summary>F32 and F16 files: the 0.01 at every step.</summary>
+    private const double FloatTarget = 0.01;
 
     /// <summary>Quantized files: the 0.05 at every step.</summary>
     private const double QuantizedTarget = 0.05;
 
     /// <summary>
-    /// What quantized files in fact keep to: every layer's products, RoPE, softmax and attention sums
-    /// follow llama.cpp's order exactly, and only the logits' own product takes another
-    /// (WholeBlockOrder), which moves them by float rounding (about 5e-6 here). Anything off llama.cpp
-    /// by one rounding inside the layers sooner or later puts an activation on the other side of an
-    /// int8 or F16 rounding boundary, and that moves logits by 0.05 to 0.5 (unfused RoPE did in 5 of
-    /// these files, ggml's AVX2 lanes for Q6_K in 3, and the gemv order for a Q4_K prompt's tokens
-    /// that llama.cpp's gemm takes in 1), so this bound catches what the 0.05 target would let through.
+    /// What every file in fact keeps to: every layer's products, RoPE, softmax and attention sums
+    /// follow llama.cpp's order exactly, and only the logits' own product may take another (Q8_0 and
+    /// Q6_K take WholeBlockOrder), which moves them by float rounding (under 1e-5 here). Anything off
+    /// llama.cpp by one rounding inside the layers sooner or later puts an activation on the other
+    /// side of an int8 or F16 rounding boundary, and that moves logits by 0.05 to 0.5 (unfused RoPE
+    /// did in 5 of these files, ggml's AVX2 lanes for Q6_K in 3, the gemv order for a Q4_K prompt's
+    /// tokens that llama.cpp's gemm takes in 1, and tinyBLAS's order for F16 and F32 decode steps in 8
+    /// of their 9), so this bound catches what the targets would let through.
     /// </summary>
     private const double ExactOrderBound = 1e-4;
 
@@ -62,7 +63,7 @@ public class ReferenceTests(ITestOutputHelper output)
         foreach (var s in doc.GetProperty("steps").EnumerateArray())
         {
             var top = s.GetProperty("top").EnumerateArray().Select(a => (Id: a[0].GetInt32(), Logit: a[1].GetDouble())).ToArray();
-            double tol = isFloat ? FloatTolerance : QuantizedTarget;
+            double tol = isFloat ? FloatTarget : QuantizedTarget;
             double stepWorst = 0;
             foreach (var (id, v) in top)
             {
@@ -81,7 +82,7 @@ public class ReferenceTests(ITestOutputHelper output)
         }
 
         Assert.Equal(64, step);
-        if (!isFloat) Assert.True(worst < ExactOrderBound, $"{name}: worst top-5 logit error {worst:G3}, over {ExactOrderBound} for a file whose layers follow llama.cpp's order");
+        Assert.True(worst < ExactOrderBound, $"{name}: worst top-5 logit error {worst:G3}, over {ExactOrderBound}: a layer has left llama.cpp's order");
         output.WriteLine($"{name}: worst top-5 logit error {worst:G3}, {onTarget}/64 steps within {QuantizedTarget}");
     }
 

@@ -27,8 +27,8 @@ public sealed unsafe class ForwardScratch : IDisposable
     public double* QueriesF64 { get; private set; }
     /// <summary>The batch's positions, one per token.</summary>
     public int* Positions { get; private set; }
-    /// <summary>Per token, 1 where llama.cpp's gemm kernels would take it (see <see cref="MatMul.Run(ReadOnlySpan{Product}, ActivationBuffer, byte*)"/>).</summary>
-    public byte* Grouped { get; private set; }
+    /// <summary>The batch's tokens' kernel paths in llama.cpp, one per token (<see cref="TokenPath"/>).</summary>
+    public TokenPath* Paths { get; private set; }
     public ActivationBuffer Activations { get; } = new();
 
     public void Ensure(int batch, int threads, int context)
@@ -48,7 +48,7 @@ public sealed unsafe class ForwardScratch : IDisposable
         Up = Alloc(n * _c.FeedForwardLength);
         Scores = Alloc((long)threads * Attention.ScoresPerThread(context));
         Positions = (int*)Alloc(n);
-        Grouped = (byte*)Alloc((n + 3) / 4);
+        Paths = (TokenPath*)Alloc((n + 3) / 4);
         QueriesF64 = (double*)Alloc(2L * threads * Attention.QueryTile * _c.HeadDim);
     }
 

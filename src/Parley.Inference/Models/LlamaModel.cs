@@ -104,13 +104,11 @@ public sealed unsafe class LlamaModel : IDisposable
         int* pos = _s.Positions;
         foreach (var seg in batch.Segments)
         {
-            // llama.cpp's repacked kernels take a sequence's tokens four at a time (gemm) and the last
-            // count % 4 one by one (gemv); for Q4_K the two orders round differently.
             int grouped = seg.Count - seg.Count % 4;
             for (int i = 0; i < seg.Count; i++)
             {
                 pos[seg.First + i] = seg.Start + i;
-                _s.Grouped[seg.First + i] = (byte)(i < grouped ? 1 : 0);
+                _s.Paths[seg.First + i] = (i < grouped ? TokenPath.InGemmGroup : TokenPath.None) | (seg.Count == 1 ? TokenPath.Alone : TokenPath.None);
             }
         }
 
@@ -169,7 +167,7 @@ public sealed unsafe class LlamaModel : IDisposable
                 products[count++] = new Product(projections[i].W, projections[i].Y, projections[i].W.Rows, projections[i].Logits);
             }
 
-            _matmul.Run(products[..count], act, products[0].Logits ? null : _s.Grouped);
+            _matmul.Run(products[..count], act, products[0].Logits ? null : _s.Paths);
         }
 
         foreach (var p in projections)

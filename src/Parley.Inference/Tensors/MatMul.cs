@@ -29,7 +29,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
     private Part[] _parts = new Part[3];
     private int _partCount;
     private ActivationBuffer? _x;
-    private byte* _grouped;
+    private TokenPath* _paths;
     private float* _xWide;
     private long _xWideFloats;
     private readonly nint[] _rowsWide;
@@ -43,16 +43,16 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
     }
 
     /// <summary>Multiplies; <paramref name="x"/> must already hold the activations in <paramref name="w"/>'s dot type.</summary>
-    public void Run(WeightMatrix w, ActivationBuffer x, float* y, int yStride, byte* grouped = null) => Run([new Product(w, y, yStride)], x, grouped);
+    public void Run(WeightMatrix w, ActivationBuffer x, float* y, int yStride, TokenPath* paths = null) => Run([new Product(w, y, yStride)], x, paths);
 
     /// <summary>
     /// Several products of the same activations (the Q, K and V projections; gate and up) in one
     /// pool run, so the threads meet once instead of once per product. Each product's results are
-    /// those it gives alone. <paramref name="grouped"/>, one byte per activation row, marks the rows
-    /// that llama.cpp's gemm kernels would take (four tokens of one sequence at a time), which
-    /// repacked Q4_K matrices multiply in that kernel's order (<see cref="Q4_KInterleaved"/>); null: none.
+    /// those it gives alone. <paramref name="paths"/>, one per activation row, says which of llama.cpp's
+    /// kernel paths the row's token takes, where a weight type's numbers depend on it; null: none
+    /// marked. The logits' rows are each their sequence's only output, so they take the single-row path.
     /// </summary>
-    public void Run(ReadOnlySpan<Product> products, ActivationBuffer x, byte* grouped = null)
+    public void Run(ReadOnlySpan<Product> products, ActivationBuffer x, TokenPath* paths = null)
     {
         if (products.Length > _parts.Length) _parts = new Part[products.Length];
         bool widen = false;
@@ -67,11 +67,11 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
         _partCount = products.Length;
         _x = x;
-        _grouped = grouped;
+        _paths = paths;
         if (widen) WidenActivations(x);
         _pool.Run(this, chunks);
         _x = null;
-        _grouped = null;
+        _paths = null;
     }
 
     /// <summary>One product of a run: its kernels, and its chunks from <paramref name="firstChunk"/> on.</summary>
@@ -106,7 +106,8 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             k.Tile4x1 = tiles ? Q4_KInterleaved.Tile4x1 : null;
             k.Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x4 : null;
             k.Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x8 : null;
-            part.Grouped = new Kernels
+            part.MarkedPath = TokenPath.InGemmGroup;
+            part.Marked = new Kernels
             {
                 Dot = Q4_KInterleaved.GemmRowDot,
                 Tile4x4 = tiles ? Q4_KInterleaved.GemmTile4x4 : null,
@@ -114,13 +115,29 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
                 Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.GemmTile8x8 : null,
             };
         }
+        else if (w.Type is GgmlType.F32 or GgmlType.F16)
+        {
+            var single = new Kernels { Dot = w.Type == GgmlType.F32 ? &SingleTokenDot.F32 : &SingleTokenDot.F16 };
+            if (tiles && SingleTokenDot.TilesSupported) single.Tile4x1 = w.Type == GgmlType.F32 ? &SingleTokenDot.Rows4F32 : &SingleTokenDot.Rows4F16;
+            if (p.Logits)
+            {
+                k = single;
+                part.PlainIsSingle = true;
+            }
+            else
+            {
+                part.MarkedPath = TokenPath.Alone;
+                part.Marked = single;
+            }
+        }
         else if (tiles && k.Tile4x4 == null && k.Tile4x1 == null)
         {
             k.Tile4x4 = TileDotK256.Get4x4(w.Type);
             k.Tile4x1 = TileDotK256.Get4x1(w.Type);
         }
 
-        part.Widen = k.Tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1;
+        // Widened rows serve the single-token order too (widening is exact), but not its F16 tail past the last 64.
+        part.Widen = k.Tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1 && (!part.PlainIsSingle || w.Cols % 64 == 0);
         int chunks = _pool.Threads * (x.Count > 1 ? BatchChunksPerThread : ChunksPerThread);
         int rowsPerChunk = (w.Rows + chunks - 1) / chunks;
         part.ChunkRows = Math.Max(1, (rowsPerChunk + RowTile - 1) / RowTile) * RowTile;
@@ -161,26 +178,26 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         for (int r0 = start; r0 < end; r0 += RowTile)
         {
             int r1 = Math.Min(end, r0 + RowTile);
-            if (part.Widen)
-            {
-                WideTile(in part, r0, r1, (float*)_rowsWide[participant], k, batch);
-                continue;
-            }
-
             int tiled = part.Plain.Tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
-            if (part.Grouped.Dot == null || _grouped == null)
+            if (part.Marked.Dot == null || _paths == null)
             {
-                Tokens(in part, in part.Plain, r0, r1, tiled, 0, batch);
+                if (part.Widen) WideTile(in part, in part.Plain, part.PlainIsSingle, r0, r1, (float*)_rowsWide[participant], k, 0, batch);
+                else Tokens(in part, in part.Plain, r0, r1, tiled, 0, batch);
                 continue;
             }
 
-            // Stretches of grouped and ungrouped tokens take their own kernels.
+            // Stretches of marked and unmarked tokens take their own kernels.
             for (int b0 = 0; b0 < batch;)
             {
-                byte g = _grouped[b0];
+                bool marked = (_paths[b0] & part.MarkedPath) != 0;
                 int b1 = b0 + 1;
-                while (b1 < batch && _grouped[b1] == g) b1++;
-                Tokens(in part, in g == 0 ? ref part.Plain : ref part.Grouped, r0, r1, tiled, b0, b1);
+                while (b1 < batch && ((_paths[b1] & part.MarkedPath) != 0) == marked) b1++;
+                if (part.Widen && (!marked || (part.MarkedPath == TokenPath.Alone && k % 64 == 0 && SingleTokenDot.TilesSupported)))
+                {
+                    WideTile(in part, in marked ? ref part.Marked : ref part.Plain, marked, r0, r1, (float*)_rowsWide[participant], k, b0, b1);
+                }
+                else if (marked) Tokens(in part, in part.Marked, r0, r1, tiled, b0, b1);
+                else Tokens(in part, in part.Plain, r0, r1, tiled, b0, b1);
                 b0 = b1;
             }
         }
@@ -251,18 +268,29 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         }
     }
 
-    /// <summary>Rows r0..r1 of F16 weights, widened once, against every widened token; leftover rows take the F16 row dot.</summary>
-    private void WideTile(in Part part, int r0, int r1, float* rows, int k, int batch)
+    /// <summary>
+    /// Rows r0..r1 of F16 weights, widened once, against widened tokens b0..b1; leftover rows take the
+    /// row dot of <paramref name="kn"/>. <paramref name="single"/>: in ggml_vec_dot_f16's order (tokens
+    /// alone in their sequence, or logits), which on widened values is the F32 single-token kernel's,
+    /// widening being exact.
+    /// </summary>
+    private void WideTile(in Part part, in Kernels kn, bool single, int r0, int r1, float* rows, int k, int b0, int b1)
     {
         var w = part.W;
         int tiled = r0 + ((r1 - r0) & ~3);
         for (int r = r0; r < tiled; r++) Fp16.ToFloat(new ReadOnlySpan<ushort>(w.Row(r), k), new Span<float>(rows + (long)(r - r0) * k, k));
-        for (int b = 0; b < batch; b++)
+        for (int b = b0; b < b1; b++)
         {
             float* xb = _xWide + (long)b * k;
             float* yb = part.Y + (long)b * part.YStride;
-            for (int r = r0; r < tiled; r += 4) TileDotF16.Rows4Tokens1Wide(rows + (long)(r - r0) * k, k, xb, yb + r);
-            for (int r = tiled; r < r1; r++) yb[r] = part.Plain.Dot(w.Row(r), _x!.Row(b), k);
+            for (int r = r0; r < tiled; r += 4)
+            {
+                float* rw = rows + (long)(r - r0) * k;
+                if (single) SingleTokenDot.Rows4F32((byte*)rw, k * sizeof(float), (byte*)xb, 0, k, yb + r, 0);
+                else TileDotF16.Rows4Tokens1Wide(rw, k, xb, yb + r);
+            }
+
+            for (int r = tiled; r < r1; r++) yb[r] = kn.Dot(w.Row(r), _x!.Row(b), k);
         }
     }
 
@@ -294,8 +322,12 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         public bool Widen;
         public Kernels Plain;
 
-        /// <summary>The gemm order's kernels (no single-token tiles), or none (Dot null) where one order serves every token.</summary>
-        public Kernels Grouped;
+        /// <summary>The kernels for tokens on <see cref="MarkedPath"/>, or none (Dot null) where one path serves every token.</summary>
+        public Kernels Marked;
+        public TokenPath MarkedPath;
+
+        /// <summary>Whether the plain kernels are the single-token ones (F32 and F16 logits).</summary>
+        public bool PlainIsSingle;
     }
 
     public void Dispose()
