@@ -312,43 +312,10 @@ public unsafe class KernelTests
     [Fact]
     public void Q4KTokensLlamaCppsGemmTakesFollowItsOrder()
     {
-        using var pool = new WorkerPool(2);
-        var r = new Random(29);
-        const int rows = 40, batch = 18;
-        int rowBytes = (int)GgmlTypeInfo.RowBytes(GgmlType.Q4_K, K);
-        var w = Enumerable.Range(0, rows).SelectMany(_ => RandomRow(GgmlType.Q4_K, r)).ToArray();
-        var x = new float[batch * K];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
-        var paths = new TokenPath[batch];
+        var paths = new TokenPath[18];
         for (int t = 0; t < 4; t++) paths[t] = TokenPath.InGemmGroup;        // sequence of 5: four grouped, one not
         for (int t = 5; t < 5 + 12; t++) paths[t] = TokenPath.InGemmGroup;   // sequence of 13: twelve grouped, one not
-        using var act = new ActivationBuffer();
-        var y = new float[batch * rows];
-        int differ = 0;
-        fixed (byte* wp = w)
-        fixed (TokenPath* gp = paths)
-        fixed (float* yp = y, xp = x)
-        {
-            var m = new WeightMatrix(wp, GgmlType.Q4_K, rows, K);
-            act.Load(DotType.Q8K, xp, batch, K, new ParallelRows(pool));
-            foreach (var level in KernelLevels.Available())
-            {
-                Array.Clear(y);
-                using (var matmul = new MatMul(pool, level)) matmul.Run([new Product(m, yp, rows)], act, gp);
-                for (int b = 0; b < batch; b++)
-                {
-                    for (int i = 0; i < rows; i++)
-                    {
-                        float gemm = Q4_KInterleaved.GemmDot(m.Row(i), act.Row(b), K), gemv = Q4_KInterleaved.Dot(m.Row(i), act.Row(b), K);
-                        float expected = paths[b] != 0 ? gemm : gemv;
-                        Assert.True(expected.Equals(y[b * rows + i]), $"{level} row {i} token {b} ({paths[b]}): {y[b * rows + i]} vs {expected}");
-                        if (!gemm.Equals(gemv)) differ++;
-                    }
-                }
-            }
-        }
-
-        Assert.True(differ > 0, "the gemm and gemv orders gave the same bits everywhere");
+        AssertPathsGive(GgmlType.Q4_K, rows: 40, paths, logits: false, seed: 29, (nint)Q4_KInterleaved.GemmRowDot, _ => (nint)Q4_KInterleaved.RowDot);
     }
 
     /// <summary>
@@ -426,45 +393,56 @@ public unsafe class KernelTests
     [InlineData(GgmlType.F16)]
     public void TokensAloneTakeGgmlVecDot(GgmlType type)
     {
+        var paths = new TokenPath[7];
+        paths[0] = paths[4] = TokenPath.Alone; // two decode steps among a prompt chunk's tokens
+        nint single = type == GgmlType.F32 ? (nint)(delegate*<byte*, byte*, int, float>)&SingleTokenDot.F32 : (nint)(delegate*<byte*, byte*, int, float>)&SingleTokenDot.F16;
+        AssertPathsGive(type, rows: 21, paths, logits: false, seed: 37, single, level => (nint)VecDot.Get(type, level));
+        AssertPathsGive(type, rows: 21, Enumerable.Repeat(TokenPath.Alone, 7).ToArray(), logits: true, seed: 41, single, level => (nint)VecDot.Get(type, level));
+    }
+
+    /// <summary>
+    /// One product of random rows against one random token per path at every level: every (row,
+    /// token) must give the bits of <paramref name="marked"/> where its path is marked (any flag) and
+    /// of the plain row dot elsewhere, and the two must differ somewhere, or the marks would go
+    /// unchecked. Logits run without paths: their rows are all single-token.
+    /// </summary>
+    private static void AssertPathsGive(GgmlType type, int rows, TokenPath[] paths, bool logits, int seed, nint marked, Func<KernelLevel, nint> plainFor)
+    {
         using var pool = new WorkerPool(2);
-        var r = new Random(37);
-        const int rows = 21, batch = 7;
+        var r = new Random(seed);
+        int batch = paths.Length;
         var w = Enumerable.Range(0, rows).SelectMany(_ => RandomRow(type, r)).ToArray();
         var x = new float[batch * K];
         for (int i = 0; i < x.Length; i++) x[i] = (float)r.NextDouble() - 0.5f;
-        var paths = new TokenPath[batch];
-        paths[0] = paths[4] = TokenPath.Alone; // two decode steps among a prompt chunk's tokens
         using var act = new ActivationBuffer();
         var y = new float[batch * rows];
         int differ = 0;
+        var markedDot = (delegate*<byte*, byte*, int, float>)marked;
         fixed (byte* wp = w)
         fixed (TokenPath* pp = paths)
         fixed (float* yp = y, xp = x)
         {
             var m = new WeightMatrix(wp, type, rows, K);
             act.Load(ActivationLayout.For(type), xp, batch, K, new ParallelRows(pool));
-            var single = type == GgmlType.F32 ? (delegate*<byte*, byte*, int, float>)&SingleTokenDot.F32 : &SingleTokenDot.F16;
             foreach (var level in KernelLevels.Available())
             {
-                foreach (bool logits in new[] { false, true })
+                var plainDot = (delegate*<byte*, byte*, int, float>)plainFor(level);
+                Array.Clear(y);
+                using (var matmul = new MatMul(pool, level)) matmul.Run([new Product(m, yp, rows, logits)], act, logits ? null : pp);
+                for (int b = 0; b < batch; b++)
                 {
-                    Array.Clear(y);
-                    using (var matmul = new MatMul(pool, level)) matmul.Run([new Product(m, yp, rows, logits)], act, logits ? null : pp);
-                    for (int b = 0; b < batch; b++)
+                    for (int i = 0; i < rows; i++)
                     {
-                        for (int i = 0; i < rows; i++)
-                        {
-                            float alone = single(m.Row(i), act.Row(b), K), plain = VecDot.Get(type, level)(m.Row(i), act.Row(b), K);
-                            float expected = logits || paths[b] == TokenPath.Alone ? alone : plain;
-                            Assert.True(expected.Equals(y[b * rows + i]), $"{type} {level} logits {logits} row {i} token {b}: {y[b * rows + i]} vs {expected}");
-                            if (!alone.Equals(plain)) differ++;
-                        }
+                        float onPath = markedDot(m.Row(i), act.Row(b), K), plain = plainDot(m.Row(i), act.Row(b), K);
+                        float expected = paths[b] != 0 ? onPath : plain;
+                        Assert.True(expected.Equals(y[b * rows + i]), $"{type} {level} logits {logits} row {i} token {b} ({paths[b]}): {y[b * rows + i]} vs {expected}");
+                        if (!onPath.Equals(plain)) differ++;
                     }
                 }
             }
         }
 
-        Assert.True(differ > 0, "ggml_vec_dot's order and the plain one gave the same bits everywhere");
+        Assert.True(differ > 0, $"{type}: the marked and plain orders gave the same bits everywhere");
     }
 
     /// <summary>
