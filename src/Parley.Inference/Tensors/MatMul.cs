@@ -136,8 +136,10 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             k.Tile4x1 = TileDotK256.Get4x1(w.Type);
         }
 
-        // Widened rows serve the single-token order too (widening is exact), but not its F16 tail past the last 64.
-        part.Widen = k.Tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1 && (!part.PlainIsSingle || w.Cols % 64 == 0);
+        // Widened rows serve the single-token order too (widening is exact), through its AVX-512 tile
+        // and only without an F16 tail past the last 64 (summed in double from F16).
+        part.WideSingle = w.Type == GgmlType.F16 && w.Cols % 64 == 0 && tiles && SingleTokenDot.TilesSupported;
+        part.Widen = k.Tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1 && (!part.PlainIsSingle || part.WideSingle);
         int chunks = _pool.Threads * (x.Count > 1 ? BatchChunksPerThread : ChunksPerThread);
         int rowsPerChunk = (w.Rows + chunks - 1) / chunks;
         part.ChunkRows = Math.Max(1, (rowsPerChunk + RowTile - 1) / RowTile) * RowTile;
@@ -179,9 +181,11 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         {
             int r1 = Math.Min(end, r0 + RowTile);
             int tiled = part.Plain.Tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
+            float* rows = (float*)_rowsWide[participant];
+            if (part.Widen) WidenRows(w, r0, tiled, rows);
             if (part.Marked.Dot == null || _paths == null)
             {
-                if (part.Widen) WideTile(in part, in part.Plain, part.PlainIsSingle, r0, r1, (float*)_rowsWide[participant], k, 0, batch);
+                if (part.Widen) WideTokens(in part, in part.Plain, part.PlainIsSingle, r0, r1, rows, 0, batch);
                 else Tokens(in part, in part.Plain, r0, r1, tiled, 0, batch);
                 continue;
             }
@@ -192,12 +196,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
                 bool marked = (_paths[b0] & part.MarkedPath) != 0;
                 int b1 = b0 + 1;
                 while (b1 < batch && ((_paths[b1] & part.MarkedPath) != 0) == marked) b1++;
-                if (part.Widen && (!marked || (part.MarkedPath == TokenPath.Alone && k % 64 == 0 && SingleTokenDot.TilesSupported)))
-                {
-                    WideTile(in part, in marked ? ref part.Marked : ref part.Plain, marked, r0, r1, (float*)_rowsWide[participant], k, b0, b1);
-                }
-                else if (marked) Tokens(in part, in part.Marked, r0, r1, tiled, b0, b1);
-                else Tokens(in part, in part.Plain, r0, r1, tiled, b0, b1);
+                ref readonly var kn = ref marked ? ref part.Marked : ref part.Plain;
+                if (part.Widen && (!marked || part.WideSingle)) WideTokens(in part, in kn, marked, r0, r1, rows, b0, b1);
+                else Tokens(in part, in kn, r0, r1, tiled, b0, b1);
                 b0 = b1;
             }
         }
@@ -268,17 +269,23 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         }
     }
 
+    /// <summary>F16 weight rows r0..tiled widened into <paramref name="rows"/>, once per row tile for all its tokens.</summary>
+    private static void WidenRows(WeightMatrix w, int r0, int tiled, float* rows)
+    {
+        int k = w.Cols;
+        for (int r = r0; r < tiled; r++) Fp16.ToFloat(new ReadOnlySpan<ushort>(w.Row(r), k), new Span<float>(rows + (long)(r - r0) * k, k));
+    }
+
     /// <summary>
-    /// Rows r0..r1 of F16 weights, widened once, against widened tokens b0..b1; leftover rows take the
-    /// row dot of <paramref name="kn"/>. <paramref name="single"/>: in ggml_vec_dot_f16's order (tokens
-    /// alone in their sequence, or logits), which on widened values is the F32 single-token kernel's,
-    /// widening being exact.
+    /// Widened F16 rows r0..r1 (<see cref="WidenRows"/>) against widened tokens b0..b1; leftover rows
+    /// take the row dot of <paramref name="kn"/>. <paramref name="single"/>: in ggml_vec_dot_f16's
+    /// order (tokens alone in their sequence, or logits), which on widened values is the F32
+    /// single-token kernel's, widening being exact.
     /// </summary>
-    private void WideTile(in Part part, in Kernels kn, bool single, int r0, int r1, float* rows, int k, int b0, int b1)
+    private void WideTokens(in Part part, in Kernels kn, bool single, int r0, int r1, float* rows, int b0, int b1)
     {
         var w = part.W;
-        int tiled = r0 + ((r1 - r0) & ~3);
-        for (int r = r0; r < tiled; r++) Fp16.ToFloat(new ReadOnlySpan<ushort>(w.Row(r), k), new Span<float>(rows + (long)(r - r0) * k, k));
+        int k = w.Cols, tiled = r0 + ((r1 - r0) & ~3);
         for (int b = b0; b < b1; b++)
         {
             float* xb = _xWide + (long)b * k;
@@ -328,6 +335,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
 
         /// <summary>Whether the plain kernels are the single-token ones (F32 and F16 logits).</summary>
         public bool PlainIsSingle;
+
+        /// <summary>Whether the single-token order may run on widened F16 rows (<see cref="WideTokens"/>).</summary>
+        public bool WideSingle;
     }
 
     public void Dispose()

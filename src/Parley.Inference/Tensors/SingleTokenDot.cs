@@ -9,7 +9,8 @@ namespace Parley.Inference.Tensors;
 /// others, declines n &lt; 2. Four sixteen-lane FMA chains over steps of 64 values, added as (0 + 2) +
 /// (1 + 3), then _mm512_reduce_add_ps; the values past the last step of 64 follow one by one, for
 /// F32 with an FMA into the float sum (GCC contracts ggml's sumf += x·y), for F16 in double. The
-/// sixteen lanes are two 256-bit halves here, which adds the same way.
+/// row dots keep the sixteen lanes as two 256-bit halves, which adds the same way; the four-row
+/// tiles use 512-bit vectors.
 /// </summary>
 internal static unsafe class SingleTokenDot
 {
@@ -17,7 +18,7 @@ internal static unsafe class SingleTokenDot
     {
         float* x = (float*)w, y = (float*)a;
         int np = k & ~63;
-        Lanes(out var lo, out var hi);
+        Chains lo = default, hi = default;
         for (int i = 0; i < np; i += 64)
         {
             for (int j = 0; j < 4; j++)
@@ -27,16 +28,14 @@ internal static unsafe class SingleTokenDot
             }
         }
 
-        float sum = Reduce(lo, hi);
-        for (int i = np; i < k; i++) sum = MathF.FusedMultiplyAdd(x[i], y[i], sum);
-        return sum;
+        return Tail(x, y, np, k, Reduce(lo, hi));
     }
 
     public static float F16(byte* w, byte* a, int k)
     {
         ushort* x = (ushort*)w, y = (ushort*)a;
         int np = k & ~63;
-        Lanes(out var lo, out var hi);
+        Chains lo = default, hi = default;
         for (int i = 0; i < np; i += 64)
         {
             for (int j = 0; j < 4; j++)
@@ -46,9 +45,7 @@ internal static unsafe class SingleTokenDot
             }
         }
 
-        double sum = Reduce(lo, hi);
-        for (int i = np; i < k; i++) sum += Fp16.ToFloat(x[i]) * Fp16.ToFloat(y[i]);
-        return (float)sum;
+        return Tail(x, y, np, k, Reduce(lo, hi));
     }
 
     /// <summary>Whether <see cref="Rows4F32"/> and <see cref="Rows4F16"/> run: their sixteen-lane chains need 512-bit vectors.</summary>
@@ -155,18 +152,11 @@ internal static unsafe class SingleTokenDot
         return (float)sum;
     }
 
-    /// <summary>Four chains of sixteen lanes, as eight 256-bit vectors (lower and upper halves).</summary>
+    /// <summary>Four chains of sixteen lanes, as eight 256-bit vectors (lower and upper halves), for the row dots.</summary>
     [InlineArray(4)]
     private struct Chains
     {
         private Vector256<float> _element;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Lanes(out Chains lo, out Chains hi)
-    {
-        lo = default;
-        hi = default;
     }
 
     /// <summary>(0 + 2) + (1 + 3) lane by lane, then _mm512_reduce_add_ps: upper half plus lower, then <see cref="VecDot256.HorizontalSum"/>'s steps.</summary>
