@@ -196,7 +196,7 @@ public unsafe class KernelTests
         var r = new Random(73 + (int)type);
         int stride = ActivationLayout.RowStride(DotType.Q8K, K);
         byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)(4 * stride), 64);
-        float* tile = stackalloc float[16], column = stackalloc float[4];
+        float* tile = stackalloc float[16], gemm = stackalloc float[16], column = stackalloc float[4];
         try
         {
             for (int trial = 0; trial < 40; trial++)
@@ -218,6 +218,71 @@ public unsafe class KernelTests
                             foreach (var level in KernelLevels.Available().Where(l => l >= KernelLevel.Vector256))
                             {
                                 Assert.Equal(reference, BitConverter.SingleToInt32Bits(VecDot.Get(type, level)(wp + row * rowBytes, act + t * stride, K)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(act);
+        }
+    }
+
+    /// <summary>
+    /// The Q4_K kernels of each vector level (row dot, 4×1 and 4×4) give the scalar reference's bits for
+    /// every (row, token), over two super-blocks: each adds a super-block's whole integer sums with one
+    /// FMA, so neither the kernel's shape nor its vector width shows in the result, and a token's
+    /// numbers do not depend on the batch around it. The gemm-order 4×4 tile gives its own reference's.
+    /// </summary>
+    [Fact]
+    public void Q4KKernelsGiveTheScalarReferencesBits()
+    {
+        var kernels = new List<(nint Dot, nint Rows4, nint Rows4x4, nint Rows4x4Gemm)>();
+        if (Tensors.X86.Q4_KAvx2.Supported)
+        {
+            kernels.Add(((nint)(delegate*<byte*, byte*, int, float>)&Tensors.X86.Q4_KAvx2.Dot, (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KAvx2.Rows4Tokens1,
+                (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens4<Tensors.X86.Q4_KAvx2, Tensors.X86.GemvOrder>,
+                (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens4<Tensors.X86.Q4_KAvx2, Tensors.X86.GemmOrder>));
+        }
+
+        if (Tensors.X86.Q4_KAvx512.Supported)
+        {
+            kernels.Add(((nint)(delegate*<byte*, byte*, int, float>)&Tensors.X86.Q4_KAvx512.Dot, (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KAvx512.Rows4Tokens1,
+                (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens4<Tensors.X86.Q4_KAvx512, Tensors.X86.GemvOrder>,
+                (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens4<Tensors.X86.Q4_KAvx512, Tensors.X86.GemmOrder>));
+        }
+
+        var r = new Random(91);
+        int stride = ActivationLayout.RowStride(DotType.Q8K, K);
+        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)(4 * stride), 64);
+        float* tile = stackalloc float[16], gemm = stackalloc float[16], column = stackalloc float[4];
+        try
+        {
+            for (int trial = 0; trial < 40; trial++)
+            {
+                var w = Enumerable.Range(0, 4).SelectMany(_ => RandomRow(GgmlType.Q4_K, r)).ToArray();
+                int rowBytes = w.Length / 4;
+                for (int t = 0; t < 4; t++) ActivationQuantizer.QuantizeRow(DotType.Q8K, RandomActivations(r), act + t * stride);
+                fixed (byte* wp = w)
+                {
+                    foreach (var (dotPtr, rows4, rows4x4, rows4x4Gemm) in kernels)
+                    {
+                        var dot = (delegate*<byte*, byte*, int, float>)dotPtr;
+                        ((delegate*<byte*, int, byte*, int, int, float*, int, void>)rows4x4)(wp, rowBytes, act, stride, K, tile, 4);
+                        ((delegate*<byte*, int, byte*, int, int, float*, int, void>)rows4x4Gemm)(wp, rowBytes, act, stride, K, gemm, 4);
+                        for (int t = 0; t < 4; t++)
+                        {
+                            ((delegate*<byte*, int, byte*, int, int, float*, int, void>)rows4)(wp, rowBytes, act + t * stride, 0, K, column, 0);
+                            for (int row = 0; row < 4; row++)
+                            {
+                                byte* wr = wp + row * rowBytes, at = act + t * stride;
+                                float reference = VecDotScalar.Dot(GgmlType.Q4_K, wr, at, K);
+                                Assert.Equal(reference, dot(wr, at, K));
+                                Assert.Equal(reference, column[row]);
+                                Assert.Equal(reference, tile[t * 4 + row]);
+                                Assert.Equal(VecDotScalar.Q4_KGemm(wr, at, K), gemm[t * 4 + row]);
                             }
                         }
                     }
@@ -292,22 +357,20 @@ public unsafe class KernelTests
         AssertMatMulGives(type, rows: 37, seed: 5 + (int)type, level => (nint)VecDot.Get(type, level));
 
     /// <summary>
-    /// Q4_0 and Q4_K matrices with a multiple of eight rows follow llama.cpp's repacked order at every
-    /// level: exactly the bits of the scalar reference of that order, for every (row, token). One to
-    /// nine tokens reach every tile: Q4_0's 8×8, 8×4 and 8×1 (AVX-512), Q4_K's 8×8 and 8×4, and both's 4×4 and 4×1.
+    /// Q4_0 matrices with a multiple of eight rows follow llama.cpp's repacked order at every level:
+    /// exactly the bits of the scalar reference of that order, for every (row, token). One to nine
+    /// tokens reach every tile: 8×8, 8×4 and 8×1 (AVX-512), 4×4 and 4×1.
     /// </summary>
-    [Theory]
-    [InlineData(GgmlType.Q4_0)]
-    [InlineData(GgmlType.Q4_K)]
-    public void InterleavedMatMulFollowsTheRepackedOrder(GgmlType type) =>
-        AssertMatMulGives(type, rows: 40, seed: 11, _ => type == GgmlType.Q4_0 ? (nint)WholeBlockOrder.RowDot(type, KernelLevel.Scalar) : (nint)Q4_KInterleaved.RowDot);
+    [Fact]
+    public void InterleavedMatMulFollowsTheRepackedOrder() =>
+        AssertMatMulGives(GgmlType.Q4_0, rows: 40, seed: 11, _ => (nint)WholeBlockOrder.RowDot(GgmlType.Q4_0, KernelLevel.Scalar));
 
     /// <summary>
     /// A repacked Q4_K matrix multiplies the tokens marked InGemmGroup (those llama.cpp's gemm takes, four
     /// of a sequence at a time) in the gemm order and the others in the gemv order, at every level:
-    /// the bits of <see cref="Q4_KInterleaved.GemmDot"/> and <see cref="Q4_KInterleaved.Dot"/>. Two
-    /// sequences of 5 and 13 tokens reach the 8×8, 8×4 and 4×4 gemm tiles and the gemv ones beside them,
-    /// and the two orders must differ somewhere, or the marks would go unchecked.
+    /// the bits of <see cref="VecDotScalar.Q4_KGemm"/> and of the scalar Q4_K dot. Two sequences of 5
+    /// and 13 tokens reach the 4×4 gemm tile and the gemv ones beside it, and the two orders must
+    /// differ somewhere, or the marks would go unchecked.
     /// </summary>
     [Fact]
     public void Q4KTokensLlamaCppsGemmTakesFollowItsOrder()
@@ -315,7 +378,7 @@ public unsafe class KernelTests
         var paths = new TokenPath[18];
         for (int t = 0; t < 4; t++) paths[t] = TokenPath.InGemmGroup;        // sequence of 5: four grouped, one not
         for (int t = 5; t < 5 + 12; t++) paths[t] = TokenPath.InGemmGroup;   // sequence of 13: twelve grouped, one not
-        AssertPathsGive(GgmlType.Q4_K, rows: 40, paths, logits: false, seed: 29, (nint)Q4_KInterleaved.GemmRowDot, _ => (nint)Q4_KInterleaved.RowDot);
+        AssertPathsGive(GgmlType.Q4_K, rows: 40, paths, logits: false, seed: 29, (nint)(delegate*<byte*, byte*, int, float>)&VecDotScalar.Q4_KGemm, _ => (nint)VecDot.Get(GgmlType.Q4_K, KernelLevel.Scalar));
     }
 
     /// <summary>

@@ -11,7 +11,8 @@ namespace Parley.Inference.Tensors;
 /// several tokens are widened to F32 once (each row tile into per-thread scratch, the activations
 /// once per product) instead of in every dot, since .NET offers no F16C: the arithmetic, and so the
 /// result, is the F16 dot's.
-/// Q4_0 and Q4_K matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="WholeBlockOrder"/>, <see cref="Q4_KInterleaved"/>),
+/// Q4_0 matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="WholeBlockOrder"/>); Q4_K takes its repacked
+/// gemv order for every matrix and token, and its gemm order for the tokens its gemm takes (<see cref="X86.IQ4KOrder"/>),
 /// and so do Q8_0 and Q6_K logits, where that order is free to take (<see cref="WholeBlockOrder"/> says why).
 /// </summary>
 public sealed unsafe class MatMul : IParallelWork, IDisposable
@@ -99,21 +100,22 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             k.Tile8x8 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x8(w.Type) : null;
             k.Tile8x1 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x1(w.Type) : null;
         }
-        else if (Q4_KInterleaved.Applies(w))
+        else if (w.Type == GgmlType.Q4_K)
         {
-            k.Dot = Q4_KInterleaved.RowDot;
-            k.Tile4x4 = tiles ? Q4_KInterleaved.Tile4x4 : null;
-            k.Tile4x1 = tiles ? Q4_KInterleaved.Tile4x1 : null;
-            k.Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x4 : null;
-            k.Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.Tile8x8 : null;
-            part.MarkedPath = TokenPath.InGemmGroup;
-            part.Marked = new Kernels
+            bool wide = _level == KernelLevel.Vector512;
+            k.Tile4x4 = !tiles ? null : wide ? &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx512, X86.GemvOrder> : &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx2, X86.GemvOrder>;
+            k.Tile4x1 = !tiles ? null : wide ? &X86.Q4_KAvx512.Rows4Tokens1 : &X86.Q4_KAvx2.Rows4Tokens1;
+            k.Tile8x4 = null;
+            if (w.Rows % 8 == 0)
             {
-                Dot = Q4_KInterleaved.GemmRowDot,
-                Tile4x4 = tiles ? Q4_KInterleaved.GemmTile4x4 : null,
-                Tile8x4 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.GemmTile8x4 : null,
-                Tile8x8 = _level >= KernelLevel.Vector512 ? Q4_KInterleaved.GemmTile8x8 : null,
-            };
+                // The matrices llama.cpp repacks: its gemm takes a sequence's tokens four at a time.
+                part.MarkedPath = TokenPath.InGemmGroup;
+                part.Marked = new Kernels
+                {
+                    Dot = &VecDotScalar.Q4_KGemm,
+                    Tile4x4 = !tiles ? null : wide ? &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx512, X86.GemmOrder> : &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx2, X86.GemmOrder>,
+                };
+            }
         }
         else if (w.Type is GgmlType.F32 or GgmlType.F16)
         {

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Parley.Inference.Tensors;
 
 /// <summary>
-/// Matrix kernels for Q4_K, Q5_K and Q6_K weights against Q8_K activations: each (row, token) result is
+/// Matrix kernels for Q5_K and Q6_K weights against Q8_K activations: each (row, token) result is
 /// computed with exactly the operations of <see cref="VecDotK256"/> (so the bits are ggml's), but a
 /// weight block's scales are decoded and its quants unpacked once for four tokens, and a token's
 /// activations are loaded once for two rows. Four rows are done as two pairs, which keeps the
@@ -15,7 +15,6 @@ internal static unsafe class TileDotK256
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get4x4(GgmlType type) =>
         !Avx2.IsSupported || !Fma.IsSupported ? null : type switch
         {
-            GgmlType.Q4_K => &Rows4Tokens4<Q4K>,
             GgmlType.Q5_K => &Rows4Tokens4<Q5K>,
             GgmlType.Q6_K => &Rows4Tokens4<Q6K>,
             _ => null,
@@ -25,7 +24,6 @@ internal static unsafe class TileDotK256
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get4x1(GgmlType type) =>
         !Avx2.IsSupported || !Fma.IsSupported ? null : type switch
         {
-            GgmlType.Q4_K => &Rows4Tokens1<Q4K>,
             GgmlType.Q5_K => &Rows4Tokens1<Q5K>,
             GgmlType.Q6_K => &Rows4Tokens1<Q6K>,
             _ => null,
@@ -36,39 +34,21 @@ internal static unsafe class TileDotK256
     {
         static abstract int Bytes { get; }
 
-        /// <summary>Where the low four bits start in a block (Q4_K/Q5_K).</summary>
-        static abstract int QsOffset { get; }
-
-        static abstract bool HasFifthBit { get; }
-
-        static abstract float Dot(byte* w, byte* a, int k);
+            static abstract float Dot(byte* w, byte* a, int k);
 
         static abstract void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride);
-    }
-
-    private readonly struct Q4K : IKBlock
-    {
-        public static int Bytes => 144;
-        public static int QsOffset => 16;
-        public static bool HasFifthBit => false;
-        public static float Dot(byte* w, byte* a, int k) => VecDotK256.Q4_K(w, a, k);
-        public static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) => Q45Rows2Tokens4<Q4K>(w, wStride, a, aStride, k, y, yStride);
     }
 
     private readonly struct Q5K : IKBlock
     {
         public static int Bytes => 176;
-        public static int QsOffset => 48;
-        public static bool HasFifthBit => true;
         public static float Dot(byte* w, byte* a, int k) => VecDotK256.Q5_K(w, a, k);
-        public static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) => Q45Rows2Tokens4<Q5K>(w, wStride, a, aStride, k, y, yStride);
+        public static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) => Q5Rows2Tokens4<Q5K>(w, wStride, a, aStride, k, y, yStride);
     }
 
     private readonly struct Q6K : IKBlock
     {
         public static int Bytes => 210;
-        public static int QsOffset => 0;
-        public static bool HasFifthBit => false;
         public static float Dot(byte* w, byte* a, int k) => VecDotK256.Q6_K(w, a, k);
         public static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
         {
@@ -91,15 +71,12 @@ internal static unsafe class TileDotK256
     }
 
     /// <summary>
-    /// Q4_K and Q5_K share their layout up to the fifth bits, so one kernel serves both; the constants
-    /// fold away per type. Their mins differ only in how ggml adds them up: Q4_K in a 128-bit float
-    /// accumulator, Q5_K as an integer sum times dmin into a float.
+    /// Q5_K: the nibbles with their fifth bits; the mins as an integer sum times dmin into a float, as ggml adds them.
     /// </summary>
-    private static void Q45Rows2Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    private static void Q5Rows2Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
         where TB : struct, IKBlock
     {
         int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
-        bool q5 = TB.HasFifthBit;
         var m4 = Vector256.Create((byte)0x0F);
         byte* a0 = a + 0 * aStride;
         float* yd0 = (float*)a0;
@@ -118,28 +95,20 @@ internal static unsafe class TileDotK256
         short* bs3 = (short*)(a3 + 4 * nb);
         sbyte* qs3 = (sbyte*)(a3 + qo);
         Vector256<float> acc00 = default;
-        Vector128<float> accM00 = default;
         float summs00 = 0;
         Vector256<float> acc01 = default;
-        Vector128<float> accM01 = default;
         float summs01 = 0;
         Vector256<float> acc02 = default;
-        Vector128<float> accM02 = default;
         float summs02 = 0;
         Vector256<float> acc03 = default;
-        Vector128<float> accM03 = default;
         float summs03 = 0;
         Vector256<float> acc10 = default;
-        Vector128<float> accM10 = default;
         float summs10 = 0;
         Vector256<float> acc11 = default;
-        Vector128<float> accM11 = default;
         float summs11 = 0;
         Vector256<float> acc12 = default;
-        Vector128<float> accM12 = default;
         float summs12 = 0;
         Vector256<float> acc13 = default;
-        Vector128<float> accM13 = default;
         float summs13 = 0;
         for (int b = 0; b < nb; b++)
         {
@@ -148,44 +117,36 @@ internal static unsafe class TileDotK256
             float d0 = Fp16.ToFloat(*(ushort*)w0), dm0 = Fp16.ToFloat(*(ushort*)(w0 + 2));
             var mins0 = ms0.GetUpper();
             var sc0 = ms0.GetLower().AsByte();
-            var hbits0 = q5 ? Vector256.Load(w0 + 16) : default;
+            var hbits0 = Vector256.Load(w0 + 16);
             var ms1 = VecDotK256.ScalesAndMins(w1);
             float d1 = Fp16.ToFloat(*(ushort*)w1), dm1 = Fp16.ToFloat(*(ushort*)(w1 + 2));
             var mins1 = ms1.GetUpper();
             var sc1 = ms1.GetLower().AsByte();
-            var hbits1 = q5 ? Vector256.Load(w1 + 16) : default;
+            var hbits1 = Vector256.Load(w1 + 16);
             var sums0 = Vector256.Load(bs0 + 16 * b);
             var q8s0 = Ssse3.HorizontalAdd(sums0.GetLower(), sums0.GetUpper());
             var prod00 = Sse2.MultiplyAddAdjacent(mins0, q8s0);
-            if (q5) summs00 = MathF.FusedMultiplyAdd(-yd0[b] * dm0, prod00.GetElement(0) + prod00.GetElement(1) + prod00.GetElement(2) + prod00.GetElement(3), summs00);
-            else accM00 = Fma.MultiplyAdd(Vector128.Create(-yd0[b] * dm0), Sse2.ConvertToVector128Single(prod00), accM00);
+            summs00 = MathF.FusedMultiplyAdd(-yd0[b] * dm0, prod00.GetElement(0) + prod00.GetElement(1) + prod00.GetElement(2) + prod00.GetElement(3), summs00);
             var prod10 = Sse2.MultiplyAddAdjacent(mins1, q8s0);
-            if (q5) summs10 = MathF.FusedMultiplyAdd(-yd0[b] * dm1, prod10.GetElement(0) + prod10.GetElement(1) + prod10.GetElement(2) + prod10.GetElement(3), summs10);
-            else accM10 = Fma.MultiplyAdd(Vector128.Create(-yd0[b] * dm1), Sse2.ConvertToVector128Single(prod10), accM10);
+            summs10 = MathF.FusedMultiplyAdd(-yd0[b] * dm1, prod10.GetElement(0) + prod10.GetElement(1) + prod10.GetElement(2) + prod10.GetElement(3), summs10);
             var sums1 = Vector256.Load(bs1 + 16 * b);
             var q8s1 = Ssse3.HorizontalAdd(sums1.GetLower(), sums1.GetUpper());
             var prod01 = Sse2.MultiplyAddAdjacent(mins0, q8s1);
-            if (q5) summs01 = MathF.FusedMultiplyAdd(-yd1[b] * dm0, prod01.GetElement(0) + prod01.GetElement(1) + prod01.GetElement(2) + prod01.GetElement(3), summs01);
-            else accM01 = Fma.MultiplyAdd(Vector128.Create(-yd1[b] * dm0), Sse2.ConvertToVector128Single(prod01), accM01);
+            summs01 = MathF.FusedMultiplyAdd(-yd1[b] * dm0, prod01.GetElement(0) + prod01.GetElement(1) + prod01.GetElement(2) + prod01.GetElement(3), summs01);
             var prod11 = Sse2.MultiplyAddAdjacent(mins1, q8s1);
-            if (q5) summs11 = MathF.FusedMultiplyAdd(-yd1[b] * dm1, prod11.GetElement(0) + prod11.GetElement(1) + prod11.GetElement(2) + prod11.GetElement(3), summs11);
-            else accM11 = Fma.MultiplyAdd(Vector128.Create(-yd1[b] * dm1), Sse2.ConvertToVector128Single(prod11), accM11);
+            summs11 = MathF.FusedMultiplyAdd(-yd1[b] * dm1, prod11.GetElement(0) + prod11.GetElement(1) + prod11.GetElement(2) + prod11.GetElement(3), summs11);
             var sums2 = Vector256.Load(bs2 + 16 * b);
             var q8s2 = Ssse3.HorizontalAdd(sums2.GetLower(), sums2.GetUpper());
             var prod02 = Sse2.MultiplyAddAdjacent(mins0, q8s2);
-            if (q5) summs02 = MathF.FusedMultiplyAdd(-yd2[b] * dm0, prod02.GetElement(0) + prod02.GetElement(1) + prod02.GetElement(2) + prod02.GetElement(3), summs02);
-            else accM02 = Fma.MultiplyAdd(Vector128.Create(-yd2[b] * dm0), Sse2.ConvertToVector128Single(prod02), accM02);
+            summs02 = MathF.FusedMultiplyAdd(-yd2[b] * dm0, prod02.GetElement(0) + prod02.GetElement(1) + prod02.GetElement(2) + prod02.GetElement(3), summs02);
             var prod12 = Sse2.MultiplyAddAdjacent(mins1, q8s2);
-            if (q5) summs12 = MathF.FusedMultiplyAdd(-yd2[b] * dm1, prod12.GetElement(0) + prod12.GetElement(1) + prod12.GetElement(2) + prod12.GetElement(3), summs12);
-            else accM12 = Fma.MultiplyAdd(Vector128.Create(-yd2[b] * dm1), Sse2.ConvertToVector128Single(prod12), accM12);
+            summs12 = MathF.FusedMultiplyAdd(-yd2[b] * dm1, prod12.GetElement(0) + prod12.GetElement(1) + prod12.GetElement(2) + prod12.GetElement(3), summs12);
             var sums3 = Vector256.Load(bs3 + 16 * b);
             var q8s3 = Ssse3.HorizontalAdd(sums3.GetLower(), sums3.GetUpper());
             var prod03 = Sse2.MultiplyAddAdjacent(mins0, q8s3);
-            if (q5) summs03 = MathF.FusedMultiplyAdd(-yd3[b] * dm0, prod03.GetElement(0) + prod03.GetElement(1) + prod03.GetElement(2) + prod03.GetElement(3), summs03);
-            else accM03 = Fma.MultiplyAdd(Vector128.Create(-yd3[b] * dm0), Sse2.ConvertToVector128Single(prod03), accM03);
+            summs03 = MathF.FusedMultiplyAdd(-yd3[b] * dm0, prod03.GetElement(0) + prod03.GetElement(1) + prod03.GetElement(2) + prod03.GetElement(3), summs03);
             var prod13 = Sse2.MultiplyAddAdjacent(mins1, q8s3);
-            if (q5) summs13 = MathF.FusedMultiplyAdd(-yd3[b] * dm1, prod13.GetElement(0) + prod13.GetElement(1) + prod13.GetElement(2) + prod13.GetElement(3), summs13);
-            else accM13 = Fma.MultiplyAdd(Vector128.Create(-yd3[b] * dm1), Sse2.ConvertToVector128Single(prod13), accM13);
+            summs13 = MathF.FusedMultiplyAdd(-yd3[b] * dm1, prod13.GetElement(0) + prod13.GetElement(1) + prod13.GetElement(2) + prod13.GetElement(3), summs13);
             var s00 = Vector256<int>.Zero;
             var s01 = Vector256<int>.Zero;
             var s02 = Vector256<int>.Zero;
@@ -200,27 +161,21 @@ internal static unsafe class TileDotK256
                 var sh0 = Ssse3.Shuffle(sc0, VecDotK256.PairShuffle(2 * j + 1)).AsInt16();
                 var scaleL0 = Vector256.Create(sl0, sl0);
                 var scaleH0 = Vector256.Create(sh0, sh0);
-                var bits0 = Vector256.Load(w0 + TB.QsOffset + 32 * j);
+                var bits0 = Vector256.Load(w0 + 48 + 32 * j);
                 var lo0 = bits0 & m4;
                 var hi0 = (bits0.AsUInt16() >>> 4).AsByte() & m4;
-                if (q5)
-                {
-                    lo0 |= VecDotK256.FifthBit(hbits0, 2 * j);
-                    hi0 |= VecDotK256.FifthBit(hbits0, 2 * j + 1);
-                }
+                lo0 |= VecDotK256.FifthBit(hbits0, 2 * j);
+                hi0 |= VecDotK256.FifthBit(hbits0, 2 * j + 1);
 
                 var sl1 = Ssse3.Shuffle(sc1, VecDotK256.PairShuffle(2 * j)).AsInt16();
                 var sh1 = Ssse3.Shuffle(sc1, VecDotK256.PairShuffle(2 * j + 1)).AsInt16();
                 var scaleL1 = Vector256.Create(sl1, sl1);
                 var scaleH1 = Vector256.Create(sh1, sh1);
-                var bits1 = Vector256.Load(w1 + TB.QsOffset + 32 * j);
+                var bits1 = Vector256.Load(w1 + 48 + 32 * j);
                 var lo1 = bits1 & m4;
                 var hi1 = (bits1.AsUInt16() >>> 4).AsByte() & m4;
-                if (q5)
-                {
-                    lo1 |= VecDotK256.FifthBit(hbits1, 2 * j);
-                    hi1 |= VecDotK256.FifthBit(hbits1, 2 * j + 1);
-                }
+                lo1 |= VecDotK256.FifthBit(hbits1, 2 * j);
+                hi1 |= VecDotK256.FifthBit(hbits1, 2 * j + 1);
 
                 var x0l = Vector256.Load(qs0 + 256 * b + 64 * j);
                 var x0h = Vector256.Load(qs0 + 256 * b + 64 * j + 32);
@@ -250,14 +205,14 @@ internal static unsafe class TileDotK256
             acc13 = Fma.MultiplyAdd(Vector256.Create(yd3[b] * d1), Avx.ConvertToVector256Single(s13), acc13);
         }
 
-        y[0 * yStride + 0] = q5 ? VecDot256.HorizontalSum(acc00) + summs00 : VecDotK256.FinishQ4K(acc00, accM00);
-        y[0 * yStride + 1] = q5 ? VecDot256.HorizontalSum(acc10) + summs10 : VecDotK256.FinishQ4K(acc10, accM10);
-        y[1 * yStride + 0] = q5 ? VecDot256.HorizontalSum(acc01) + summs01 : VecDotK256.FinishQ4K(acc01, accM01);
-        y[1 * yStride + 1] = q5 ? VecDot256.HorizontalSum(acc11) + summs11 : VecDotK256.FinishQ4K(acc11, accM11);
-        y[2 * yStride + 0] = q5 ? VecDot256.HorizontalSum(acc02) + summs02 : VecDotK256.FinishQ4K(acc02, accM02);
-        y[2 * yStride + 1] = q5 ? VecDot256.HorizontalSum(acc12) + summs12 : VecDotK256.FinishQ4K(acc12, accM12);
-        y[3 * yStride + 0] = q5 ? VecDot256.HorizontalSum(acc03) + summs03 : VecDotK256.FinishQ4K(acc03, accM03);
-        y[3 * yStride + 1] = q5 ? VecDot256.HorizontalSum(acc13) + summs13 : VecDotK256.FinishQ4K(acc13, accM13);
+        y[0 * yStride + 0] = VecDot256.HorizontalSum(acc00) + summs00;
+        y[0 * yStride + 1] = VecDot256.HorizontalSum(acc10) + summs10;
+        y[1 * yStride + 0] = VecDot256.HorizontalSum(acc01) + summs01;
+        y[1 * yStride + 1] = VecDot256.HorizontalSum(acc11) + summs11;
+        y[2 * yStride + 0] = VecDot256.HorizontalSum(acc02) + summs02;
+        y[2 * yStride + 1] = VecDot256.HorizontalSum(acc12) + summs12;
+        y[3 * yStride + 0] = VecDot256.HorizontalSum(acc03) + summs03;
+        y[3 * yStride + 1] = VecDot256.HorizontalSum(acc13) + summs13;
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ public enum TokenPath : byte
 
     /// <summary>
     /// One of a sequence's tokens four at a time (all but the last count % 4), which the repacked
-    /// kernels take as a gemm: repacked Q4_K then sums in the gemm order (<see cref="Q4_KInterleaved"/>).
+    /// kernels take as a gemm: repacked Q4_K then sums in the gemm order (<see cref="X86.GemmOrder"/>).
     /// </summary>
     InGemmGroup = 1,
 

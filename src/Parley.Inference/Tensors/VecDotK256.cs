@@ -16,7 +16,7 @@ internal static unsafe class VecDotK256
         if (!Avx2.IsSupported || !Fma.IsSupported) return null;
         return type switch
         {
-            GgmlType.Q4_K => &Q4_K,
+            GgmlType.Q4_K => &X86.Q4_KAvx2.Dot,
             GgmlType.Q5_K => &Q5_K,
             GgmlType.Q6_K => &Q6_K,
             _ => null,
@@ -216,72 +216,11 @@ internal static unsafe class VecDotK256
     internal static Vector256<byte> FifthBit(Vector256<byte> qh, int plane) =>
         (((qh.AsUInt16() >>> plane).AsByte() & Vector256.Create((byte)1)).AsUInt16() << 4).AsByte();
 
-    /// <summary>
-    /// Q4_K block (144 bytes): half d, half dmin, 12 bytes of packed 6-bit scales and mins, qs[128].
-    /// The mins meet the activations' 16-value sums in a 128-bit side accumulator; the scaled
-    /// nibble products go through maddubs/madd into eight int32 lanes, as ggml does.
-    /// </summary>
-    internal static float Q4_K(byte* w, byte* a, int k)
-    {
-        int nb = k / 256;
-        float* yd = (float*)a;
-        short* bsums = (short*)(a + 4 * nb);
-        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
-        var acc = Vector256<float>.Zero;
-        var accM = Vector128<float>.Zero;
-        for (int b = 0; b < nb; b++, w += 144)
-        {
-            float d = yd[b] * Fp16.ToFloat(*(ushort*)w);
-            float dmin = -yd[b] * Fp16.ToFloat(*(ushort*)(w + 2));
-            var minsAndScales = ScalesAndMins(w);
-
-            var prod = MinSums(minsAndScales.GetUpper(), bsums + 16 * b);
-            accM = Fma.MultiplyAdd(Vector128.Create(dmin), Sse2.ConvertToVector128Single(prod), accM);
-            var sumi = Q4KScaledSums(w + 16, qs + 256 * b, minsAndScales.GetLower().AsByte());
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
-        }
-
-        return FinishQ4K(acc, accM);
-    }
-
-    /// <summary>
-    /// Σ_j sc_j·(q·x) of one Q4_K super-block (nibbles at <paramref name="q4"/>, scales as bytes 0..15 of
-    /// int16 lanes) against its 256 activations, in ggml's eight int32 lanes: maddubs, then madd by the
-    /// sub-block's scale (no int16 overflow for 4-bit quants).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<int> Q4KScaledSums(byte* q4, sbyte* q8, Vector128<byte> scales)
-    {
-        var m4 = Vector256.Create((byte)0x0F);
-        var sumi = Vector256<int>.Zero;
-        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
-        {
-            var sl = Ssse3.Shuffle(scales, PairShuffle(2 * j)).AsInt16();
-            var sh = Ssse3.Shuffle(scales, PairShuffle(2 * j + 1)).AsInt16();
-            var bits = Vector256.Load(q4);
-            var lo = bits & m4;
-            var hi = (bits.AsUInt16() >>> 4).AsByte() & m4;
-            sumi += Avx2.MultiplyAddAdjacent(Vector256.Create(sl, sl), Avx2.MultiplyAddAdjacent(lo, Vector256.Load(q8)));
-            sumi += Avx2.MultiplyAddAdjacent(Vector256.Create(sh, sh), Avx2.MultiplyAddAdjacent(hi, Vector256.Load(q8 + 32)));
-        }
-
-        return sumi;
-    }
-
     /// <summary>A Q4_K/Q5_K super-block's eight mins times its activations' 32-value sums (from the 16-value <paramref name="bsums"/>), in four int32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<int> MinSums(Vector128<short> mins, short* bsums)
     {
         var sums = Vector256.Load(bsums);
         return Sse2.MultiplyAddAdjacent(mins, Ssse3.HorizontalAdd(sums.GetLower(), sums.GetUpper()));
-    }
-
-    /// <summary>ggml's end of a Q4_K dot: the vector accumulator's sum plus the mins' 128-bit accumulator's.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float FinishQ4K(Vector256<float> acc, Vector128<float> accM)
-    {
-        accM += Sse.MoveHighToLow(accM, accM);
-        float m = accM.GetElement(0) + accM.GetElement(1);
-        return VecDot256.HorizontalSum(acc) + m;
     }
 }

@@ -4,7 +4,7 @@ namespace Parley.Inference.Tensors;
 /// Scalar dot products of one weight row with one activation row in its dot type: the reference
 /// that every SIMD path is tested against. Integer sums are exact; floats are combined per block
 /// as ggml's generic code does, except Q5_K and Q6_K, whose scalar dots sum the vector kernels'
-/// lanes and so give their bits.
+/// lanes and so give their bits, and Q4_K, which takes llama.cpp's repacked order at every level.
 /// </summary>
 public static unsafe class VecDotScalar
 {
@@ -148,10 +148,21 @@ public static unsafe class VecDotScalar
         public readonly sbyte* Qs = (sbyte*)(row + ActivationLayout.QsOffset(DotType.Q8K, k));
     }
 
-    private static float Q4_K(byte* w, byte* a, int k)
+    /// <summary>
+    /// Q4_K in llama.cpp's repacked gemv order, which every Q4_K kernel here takes: per super-block the
+    /// scaled integer dot Σ sc·(q·x) and the mins' Σ m·bsum are whole integers, each added with an FMA
+    /// (by d·d_x and dmin·d_x) into its own sum; the row is their difference. No lanes: any kernel shape
+    /// or vector width gives these bits.
+    /// </summary>
+    private static float Q4_K(byte* w, byte* a, int k) => Q4_K<X86.GemvOrder>(w, a, k);
+
+    /// <summary>Q4_K in the repacked gemm order (one FMA per pair of sub-blocks), for tokens llama.cpp takes four at a time (<see cref="TokenPath.InGemmGroup"/>).</summary>
+    internal static float Q4_KGemm(byte* w, byte* a, int k) => Q4_K<X86.GemmOrder>(w, a, k);
+
+    private static float Q4_K<TO>(byte* w, byte* a, int k) where TO : struct, X86.IQ4KOrder
     {
         var y = new Q8KRow(a, k);
-        float sum = 0;
+        float acc = 0, accMin = 0;
         for (int b = 0; b < k / 256; b++, w += 144)
         {
             byte* q = w + 16;
@@ -173,12 +184,18 @@ public static unsafe class VecDotScalar
                 summ += m1 * (bs[0] + bs[1]) + m2 * (bs[2] + bs[3]);
                 q += 32;
                 q8 += 64;
+                if (!TO.PerPair) continue;
+                acc = MathF.FusedMultiplyAdd(sumi, Half(w) * y.D[b], acc);
+                accMin = MathF.FusedMultiplyAdd(summ, Half(w + 2) * y.D[b], accMin);
+                sumi = summ = 0;
             }
 
-            sum += Half(w) * y.D[b] * sumi - Half(w + 2) * y.D[b] * summ;
+            if (TO.PerPair) continue;
+            acc = MathF.FusedMultiplyAdd(sumi, Half(w) * y.D[b], acc);
+            accMin = MathF.FusedMultiplyAdd(summ, Half(w + 2) * y.D[b], accMin);
         }
 
-        return sum;
+        return acc - accMin;
     }
 
     /// <summary>

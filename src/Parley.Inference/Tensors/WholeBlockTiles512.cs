@@ -13,9 +13,8 @@ namespace Parley.Inference.Tensors;
 /// across lanes. The transposition is paid once per block for all the tile's tokens. On L1-resident
 /// Q4_0 data, against the 4×4 tile: 1.5× with four tokens, 2.0× with eight; on Q8_0, against the
 /// ggml-order 8×4 tile (<see cref="TileDot512"/>), 1.45× with eight. The integer sums are exact and the
-/// float steps those of <see cref="WholeBlockOrder.Dot{TB}"/>, so the bits are its. The Q6_K and
-/// Q4_K eight-row tiles (<see cref="Q6_KWholeBlock"/>, <see cref="Q4_KTiles512"/>) share the
-/// transposition and the VPDPBUSD chains.
+/// float steps those of <see cref="WholeBlockOrder.Dot{TB}"/>, so the bits are its. The Q6_K eight-row
+/// tiles (<see cref="Q6_KWholeBlock"/>) share the transposition and the VPDPBUSD chains.
 /// </summary>
 internal static unsafe class WholeBlockTiles512
 {

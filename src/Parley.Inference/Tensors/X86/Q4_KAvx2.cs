@@ -1,0 +1,128 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using static Parley.Inference.Tensors.X86.Q4_KHeader;
+
+namespace Parley.Inference.Tensors.X86;
+
+/// <summary>
+/// Q4_K weights against Q8_K activations on AVX2 (no VNNI needed): per 64 values, the low nibbles of
+/// 32 bytes (one sub-block) and their high nibbles (the next) each go through maddubs with the
+/// activations and madd with their scale, into eight int32 lanes whose sum is the super-block's integer
+/// dot. Each (row, token) then takes the steps of <see cref="Q4_KHeader"/>, so every kernel here gives
+/// <see cref="VecDotScalar"/>'s bits, as the AVX-512 ones do.
+/// </summary>
+internal readonly unsafe struct Q4_KAvx2 : IQ4KBlocks
+{
+    public static bool Supported => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Scale <paramref name="s"/> (of eight, as int16 in both 128-bit halves) in every word.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Scale(Vector256<byte> scales, int s) =>
+        Avx2.Shuffle(scales, Vector256.Create((ushort)(2 * s | (2 * s + 1) << 8)).AsByte()).AsInt16();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Widen(Vector128<byte> scalesMins)
+    {
+        var words = Sse41.ConvertToVector128Int16(scalesMins).AsByte();
+        return Vector256.Create(words, words);
+    }
+
+    /// <summary>Sub-blocks 2j and 2j+1 (the 32 bytes' low nibbles, then high) against 64 activations, scaled, in eight lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairLanes(Vector256<byte> lo, Vector256<byte> hi, Vector256<short> sLo, Vector256<short> sHi, sbyte* x) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x)), sLo)
+        + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x + 32)), sHi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Nibbles(byte* w, int j, out Vector256<byte> lo, out Vector256<byte> hi)
+    {
+        var raw = Vector256.Load(w + 16 + 32 * j);
+        var m4 = Vector256.Create((byte)0x0F);
+        lo = raw & m4;
+        hi = (raw.AsUInt16() >>> 4).AsByte() & m4;
+    }
+
+    /// <summary>One row's lanes of a super-block against one token's 256 quants.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> BlockLanes(byte* w, Vector256<byte> scales, sbyte* x)
+    {
+        Nibbles(w, 0, out var lo, out var hi);
+        var sum = PairLanes(lo, hi, Scale(scales, 0), Scale(scales, 1), x);
+        Nibbles(w, 1, out lo, out hi);
+        sum += PairLanes(lo, hi, Scale(scales, 2), Scale(scales, 3), x + 64);
+        Nibbles(w, 2, out lo, out hi);
+        sum += PairLanes(lo, hi, Scale(scales, 4), Scale(scales, 5), x + 128);
+        Nibbles(w, 3, out lo, out hi);
+        return sum + PairLanes(lo, hi, Scale(scales, 6), Scale(scales, 7), x + 192);
+    }
+
+    /// <summary>
+    /// One row's super-block against four tokens, unpacked once, added to <paramref name="acc"/> (tokens
+    /// in lanes) by <paramref name="scale"/>: in one step of the whole integer dots, or in the gemm
+    /// order one per pair of sub-blocks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Block4<TO>(Vector128<float> acc, byte* w, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, Vector128<float> scale)
+        where TO : struct, IQ4KOrder
+    {
+        var scales = Widen(ScalesMins(w));
+        Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default;
+        for (int j = 0; j < 4; j++)
+        {
+            Nibbles(w, j, out var lo, out var hi);
+            var sLo = Scale(scales, 2 * j);
+            var sHi = Scale(scales, 2 * j + 1);
+            l0 += PairLanes(lo, hi, sLo, sHi, x0 + 64 * j);
+            l1 += PairLanes(lo, hi, sLo, sHi, x1 + 64 * j);
+            l2 += PairLanes(lo, hi, sLo, sHi, x2 + 64 * j);
+            l3 += PairLanes(lo, hi, sLo, sHi, x3 + 64 * j);
+            if (!TO.PerPair) continue;
+            acc = Step(acc, VecDot256.RowSums(l0, l1, l2, l3), scale);
+            l0 = l1 = l2 = l3 = default;
+        }
+
+        return TO.PerPair ? acc : Step(acc, VecDot256.RowSums(l0, l1, l2, l3), scale);
+    }
+
+    public static float Dot(byte* w, byte* a, int k)
+    {
+        int nb = k / 256;
+        float* xd = (float*)a;
+        short* bsums = (short*)(a + 4 * nb);
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < nb; b++, w += Bytes)
+        {
+            var sm = ScalesMins(w);
+            acc = MathF.FusedMultiplyAdd(Vector256.Sum(BlockLanes(w, Widen(sm), qs + 256 * b)), Fp16.ToFloat(*(ushort*)w) * xd[b], acc);
+            accMin = MathF.FusedMultiplyAdd(Mins(sm, bsums + 16 * b), Fp16.ToFloat(*(ushort*)(w + 2)) * xd[b], accMin);
+        }
+
+        return acc - accMin;
+    }
+
+    /// <summary>Four rows against one token, rows in lanes.</summary>
+    public static void Rows4Tokens1(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        int nb = k / 256;
+        float* xd = (float*)a;
+        short* bsums = (short*)(a + 4 * nb);
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        Vector128<float> acc = default, accMin = default;
+        byte* start = w;
+        int span = RowPrefetch.Span(wStride, nb);
+        for (int b = 0; b < nb; b++, w += Bytes)
+        {
+            sbyte* x = qs + 256 * b;
+            RowPrefetch.Next4(start, wStride, b, span);
+            var dd = Halves4(w, wStride) * Vector256.Create(xd[b]);
+            var sums = VecDot256.RowSums(BlockLanes(w, Widen(ScalesMins(w)), x), BlockLanes(w + wStride, Widen(ScalesMins(w + wStride)), x),
+                BlockLanes(w + 2 * wStride, Widen(ScalesMins(w + 2 * wStride)), x), BlockLanes(w + 3 * wStride, Widen(ScalesMins(w + 3 * wStride)), x));
+            acc = Step(acc, sums, Ds(dd));
+            accMin = Step(accMin, Mins4(w, wStride, bsums + 16 * b), Dmins(dd));
+        }
+
+        (acc - accMin).Store(y);
+    }
+}

@@ -1,0 +1,123 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using static Parley.Inference.Tensors.X86.Q4_KHeader;
+
+namespace Parley.Inference.Tensors.X86;
+
+/// <summary>
+/// Q4_K weights against Q8_K activations on AVX-512 BW, without VNNI (which .NET exposes only in
+/// its 256-bit AVX-VNNI form, absent on AMD Zen 4 and on Intel servers before Sapphire Rapids). A
+/// super-block's 256 quants are four vectors of 64, each two sub-blocks (a 32-byte run's low nibbles,
+/// then its high nibbles, in value order); maddubs with the activations and madd with the
+/// sub-blocks' scales leave sixteen int32 lanes, whose sum is the super-block's integer dot. Each
+/// (row, token) then takes the steps of <see cref="Q4_KHeader"/>, so every kernel here gives
+/// <see cref="VecDotScalar"/>'s bits.
+/// </summary>
+internal readonly unsafe struct Q4_KAvx512 : IQ4KBlocks
+{
+    public static bool Supported => Avx512BW.IsSupported;
+
+    /// <summary>The 64 quants of sub-blocks 2j and 2j+1, in value order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Quants(byte* w, int j)
+    {
+        var v = Vector256.Load((ulong*)(w + 16 + 32 * j)).ToVector512Unsafe();
+        var twice = Avx512F.Shuffle4x128(v, v, 0b01_00_01_00).AsUInt16();
+        var shifts = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4);
+        return Avx512BW.ShiftRightLogicalVariable(twice, shifts).AsByte() & Vector512.Create((byte)0x0F);
+    }
+
+    /// <summary>Scales 2j (for the first 32 values' words) and 2j+1, from the scales widened to words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> PairScales(Vector512<short> scales, int j) => Avx512BW.PermuteVar32x16(scales,
+        Vector512.Create((short)0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1) + Vector512.Create((short)(2 * j)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Widen(Vector128<byte> scalesMins) => Avx2.ConvertToVector256Int16(scalesMins).ToVector512Unsafe();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Lanes(Vector512<byte> q, Vector512<short> s, sbyte* x) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(x)), s);
+
+    /// <summary>One row's lanes of a super-block against one token's 256 quants.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> BlockLanes(byte* w, sbyte* x)
+    {
+        var scales = Widen(ScalesMins(w));
+        return Lanes(Quants(w, 0), PairScales(scales, 0), x) + Lanes(Quants(w, 1), PairScales(scales, 1), x + 64)
+            + Lanes(Quants(w, 2), PairScales(scales, 2), x + 128) + Lanes(Quants(w, 3), PairScales(scales, 3), x + 192);
+    }
+
+    /// <summary>
+    /// One row's super-block against four tokens, unpacked once, added to <paramref name="acc"/> (tokens
+    /// in lanes) by <paramref name="scale"/>: in one step of the whole integer dots, or in the gemm
+    /// order one per pair of sub-blocks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Block4<TO>(Vector128<float> acc, byte* w, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, Vector128<float> scale)
+        where TO : struct, IQ4KOrder
+    {
+        var scales = Widen(ScalesMins(w));
+        Vector512<int> l0 = default, l1 = default, l2 = default, l3 = default;
+        for (int j = 0; j < 4; j++)
+        {
+            var q = Quants(w, j);
+            var s = PairScales(scales, j);
+            l0 += Lanes(q, s, x0 + 64 * j);
+            l1 += Lanes(q, s, x1 + 64 * j);
+            l2 += Lanes(q, s, x2 + 64 * j);
+            l3 += Lanes(q, s, x3 + 64 * j);
+            if (!TO.PerPair) continue;
+            acc = Step(acc, Sums(l0, l1, l2, l3), scale);
+            l0 = l1 = l2 = l3 = default;
+        }
+
+        return TO.PerPair ? acc : Step(acc, Sums(l0, l1, l2, l3), scale);
+    }
+
+    /// <summary>The whole sums of four vectors of sixteen int32 lanes (integers: any order is exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Sums(Vector512<int> v0, Vector512<int> v1, Vector512<int> v2, Vector512<int> v3) =>
+        VecDot256.RowSums(v0.GetLower() + v0.GetUpper(), v1.GetLower() + v1.GetUpper(), v2.GetLower() + v2.GetUpper(), v3.GetLower() + v3.GetUpper());
+
+    /// <summary>One row against one token (rows that the four-row tiles leave).</summary>
+    public static float Dot(byte* w, byte* a, int k)
+    {
+        int nb = k / 256;
+        float* xd = (float*)a;
+        short* bsums = (short*)(a + 4 * nb);
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < nb; b++, w += Bytes)
+        {
+            acc = MathF.FusedMultiplyAdd(Vector512.Sum(BlockLanes(w, qs + 256 * b)), Fp16.ToFloat(*(ushort*)w) * xd[b], acc);
+            accMin = MathF.FusedMultiplyAdd(Mins(ScalesMins(w), bsums + 16 * b), Fp16.ToFloat(*(ushort*)(w + 2)) * xd[b], accMin);
+        }
+
+        return acc - accMin;
+    }
+
+    /// <summary>Four rows against one token, rows in lanes.</summary>
+    public static void Rows4Tokens1(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        int nb = k / 256;
+        float* xd = (float*)a;
+        short* bsums = (short*)(a + 4 * nb);
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        Vector128<float> acc = default, accMin = default;
+        byte* start = w;
+        int span = RowPrefetch.Span(wStride, nb);
+        for (int b = 0; b < nb; b++, w += Bytes)
+        {
+            sbyte* x = qs + 256 * b;
+            RowPrefetch.Next4(start, wStride, b, span);
+            var dd = Halves4(w, wStride) * Vector256.Create(xd[b]);
+            var sums = Sums(BlockLanes(w, x), BlockLanes(w + wStride, x), BlockLanes(w + 2 * wStride, x), BlockLanes(w + 3 * wStride, x));
+            acc = Step(acc, sums, Ds(dd));
+            accMin = Step(accMin, Mins4(w, wStride, bsums + 16 * b), Dmins(dd));
+        }
+
+        (acc - accMin).Store(y);
+    }
+}
