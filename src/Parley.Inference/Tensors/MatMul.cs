@@ -136,6 +136,11 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         {
             k.Tile4x4 = TileDotK256.Get4x4(w.Type);
             k.Tile4x1 = TileDotK256.Get4x1(w.Type);
+            if (k.Tile4x4 == null)
+            {
+                k.Tile4x4 = X86.Block32Kernels.Tile4x4(w.Type, _level);
+                k.Tile4x1 = X86.Block32Kernels.Tile4x1(w.Type, _level);
+            }
         }
 
         // Widened rows serve the single-token order too (widening is exact), through its AVX-512 tile

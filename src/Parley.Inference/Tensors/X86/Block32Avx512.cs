@@ -1,0 +1,134 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Parley.Inference.Tensors.X86;
+
+/// <summary>
+/// The tiles of <see cref="Block32Avx2"/> on AVX-512 BW (no VNNI): one vector holds two rows' blocks,
+/// row r in the lower 256 bits and row r+1 in the upper, against the token's block in both. Each half
+/// is its row's eight ggml lanes, converted and added with its own scale, so the rows keep the bits of
+/// the 256-bit row dot while each instruction does two. Q8_0's sign trick has no 512-bit psignb: the
+/// token's negated values are blended in where the weight is negative.
+/// </summary>
+internal static unsafe class Block32Avx512
+{
+    public static bool Supported => Avx512BW.IsSupported && Block32Avx2.Supported;
+
+    /// <summary>Rows r and r+1's blocks, in the two halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Pair<TB>(byte* w, int wStride) where TB : struct, IBlock32 =>
+        Avx512F.InsertVector256(TB.Quants(w).ToVector512Unsafe(), TB.Quants(w + wStride), 1);
+
+    /// <summary>A token's block in both halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<sbyte> Both(sbyte* x)
+    {
+        var v = Vector256.Load((ulong*)x).ToVector512Unsafe();
+        return Avx512F.Shuffle4x128(v, v, 0b01_00_01_00).AsSByte();
+    }
+
+    /// <summary>
+    /// What a token's block gives every row pair: the bias's products (unsigned quants) or its
+    /// negation (signed ones).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<sbyte> TokenOther<TB>(Vector512<sbyte> x) where TB : struct, IBlock32 =>
+        TB.Bias == 0 ? Vector512<sbyte>.Zero - x : Avx512BW.MultiplyAddAdjacent(Vector512.Create(TB.Bias), x).AsSByte();
+
+    /// <summary>What a row pair's block gives every token: for signed quants their magnitudes, and where they are negative.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> RowsQ<TB>(Vector512<byte> q, out Vector512<sbyte> negative) where TB : struct, IBlock32
+    {
+        negative = TB.Bias == 0 ? Vector512.LessThan(q.AsSByte(), Vector512<sbyte>.Zero) : default;
+        return TB.Bias == 0 ? Avx512BW.Abs(q.AsSByte()) : q;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Step<TB>(Vector512<float> acc, Vector512<byte> q, Vector512<sbyte> negative, Vector512<sbyte> x, Vector512<sbyte> other, Vector512<float> scale)
+        where TB : struct, IBlock32
+    {
+        var pairs = TB.Bias == 0
+            ? Avx512BW.MultiplyAddAdjacent(q, Vector512.ConditionalSelect(negative, other, x))
+            : Avx512BW.MultiplyAddAdjacent(q, x) - other.AsInt16();
+        return Avx512F.FusedMultiplyAdd(scale, Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(pairs, Vector512<short>.One)), acc);
+    }
+
+    /// <summary>Rows r, r+1 (halves) and r+2, r+3 of a block's scales times the token's: [d0·dx ×8 | d1·dx ×8], [d2·dx ×8 | d3·dx ×8].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scales(Vector256<float> dw, float dx, out Vector512<float> s01, out Vector512<float> s23)
+    {
+        var v = (dw * Vector256.Create(dx)).ToVector512Unsafe();
+        s01 = Avx512F.PermuteVar16x32(v, Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+        s23 = Avx512F.PermuteVar16x32(v, Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    }
+
+    /// <summary>Four rows' ggml sums from two row-pair accumulators, rows in lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sums(Vector512<float> c01, Vector512<float> c23) =>
+        VecDot256.HorizontalSums(c01.GetLower(), c01.GetUpper(), c23.GetLower(), c23.GetUpper());
+
+    /// <summary>Four rows against one token.</summary>
+    public static void Rows4Tokens1<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) where TB : struct, IBlock32
+    {
+        int nb = k / 32;
+        float* d = (float*)a;
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8, k));
+        Vector512<float> c01 = default, c23 = default;
+        byte* start = w;
+        int span = RowPrefetch.Span(wStride, nb);
+        for (int b = 0; b < nb; b++, w += TB.Bytes)
+        {
+            RowPrefetch.Next4(start, wStride, b, span);
+            var x = Both(qs + 32 * b);
+            var o = TokenOther<TB>(x);
+            Scales(TileDot256.Scales(w, w + wStride, w + 2 * wStride, w + 3 * wStride), d[b], out var s01, out var s23);
+            var q01 = RowsQ<TB>(Pair<TB>(w, wStride), out var n01);
+            var q23 = RowsQ<TB>(Pair<TB>(w + 2 * wStride, wStride), out var n23);
+            c01 = Step<TB>(c01, q01, n01, x, o, s01);
+            c23 = Step<TB>(c23, q23, n23, x, o, s23);
+        }
+
+        Sums(c01, c23).Store(y);
+    }
+
+    /// <summary>Four rows against four tokens: each row pair's block unpacked once for the four.</summary>
+    public static void Rows4Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) where TB : struct, IBlock32
+    {
+        int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
+        byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default; // rows 0, 1; tokens 0..3
+        Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default; // rows 2, 3
+        for (int b = 0; b < nb; b++, w += TB.Bytes)
+        {
+            var q01 = RowsQ<TB>(Pair<TB>(w, wStride), out var n01);
+            var q23 = RowsQ<TB>(Pair<TB>(w + 2 * wStride, wStride), out var n23);
+            var dw = TileDot256.Scales(w, w + wStride, w + 2 * wStride, w + 3 * wStride);
+            var x = Both((sbyte*)(a0 + qo) + 32 * b);
+            var o = TokenOther<TB>(x);
+            Scales(dw, ((float*)a0)[b], out var s01, out var s23);
+            c0 = Step<TB>(c0, q01, n01, x, o, s01);
+            e0 = Step<TB>(e0, q23, n23, x, o, s23);
+            x = Both((sbyte*)(a1 + qo) + 32 * b);
+            o = TokenOther<TB>(x);
+            Scales(dw, ((float*)a1)[b], out s01, out s23);
+            c1 = Step<TB>(c1, q01, n01, x, o, s01);
+            e1 = Step<TB>(e1, q23, n23, x, o, s23);
+            x = Both((sbyte*)(a2 + qo) + 32 * b);
+            o = TokenOther<TB>(x);
+            Scales(dw, ((float*)a2)[b], out s01, out s23);
+            c2 = Step<TB>(c2, q01, n01, x, o, s01);
+            e2 = Step<TB>(e2, q23, n23, x, o, s23);
+            x = Both((sbyte*)(a3 + qo) + 32 * b);
+            o = TokenOther<TB>(x);
+            Scales(dw, ((float*)a3)[b], out s01, out s23);
+            c3 = Step<TB>(c3, q01, n01, x, o, s01);
+            e3 = Step<TB>(e3, q23, n23, x, o, s23);
+        }
+
+        Sums(c0, e0).Store(y);
+        Sums(c1, e1).Store(y + yStride);
+        Sums(c2, e2).Store(y + 2 * yStride);
+        Sums(c3, e3).Store(y + 3 * yStride);
+    }
+}
