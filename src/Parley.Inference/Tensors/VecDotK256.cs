@@ -26,11 +26,9 @@ internal static unsafe class VecDotK256
     /// <summary>A shuffle that spreads byte pair (2i, 2i+1) of a 128-bit lane over the whole lane.</summary>
     internal static Vector128<byte> PairShuffle(int i) => Vector128.Create((ushort)(2 * i | (2 * i + 1) << 8)).AsByte();
 
-    /// <summary>A shuffle giving eight copies of byte 2i, then eight of byte 2i+1.</summary>
-    internal static Vector128<sbyte> HalvesShuffle(int i) => Vector128.Create((sbyte)(2 * i)) + PairIndices;
-
-    /// <summary>Eight zeros then eight ones: with 2i added, the shuffle that spreads bytes 2i and 2i+1 over the two halves.</summary>
-    private static readonly Vector128<sbyte> PairIndices = Vector128.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, (sbyte)1);
+    /// <summary>A shuffle giving eight copies of byte 2i, then eight of byte 2i+1 (a literal, which the JIT keeps as a constant).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<sbyte> HalvesShuffle(int i) => Vector128.Create((sbyte)(2 * i)) + Vector128.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, (sbyte)1);
 
     /// <summary>Q6_K, summed with VNNI where the CPU has it (the JIT keeps only one branch).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
