@@ -136,6 +136,12 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         {
             k.Tile4x4 = TileDotK256.Get4x4(w.Type);
             k.Tile4x1 = TileDotK256.Get4x1(w.Type);
+            if (w.Type == GgmlType.Q6_K && _level == KernelLevel.Vector512 && X86.Q6_KAvx512.Supported)
+            {
+                k.Tile4x4 = &X86.Q6_KAvx512.Rows4Tokens4;
+                k.Tile4x1 = &X86.Q6_KAvx512.Rows4Tokens1;
+            }
+
             if (k.Tile4x4 == null)
             {
                 k.Tile4x4 = X86.Block32Kernels.Tile4x4(w.Type, _level);
