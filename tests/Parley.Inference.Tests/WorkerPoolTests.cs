@@ -53,4 +53,35 @@ public class WorkerPoolTests
         Assert.True(stalled >= 0, "the worker never took a chunk");
         Assert.True(work.By.Count(p => p == 0) >= 62, $"the caller ran {work.By.Count(p => p == 0)} of 64 chunks while the worker was stalled");
     }
+
+    /// <summary>
+    /// A chunk that throws, on a worker or on the caller, reaches the caller as that exception; the
+    /// job's other chunks still run, and the pool goes on serving jobs (its workers are not lost).
+    /// </summary>
+    [Fact]
+    public void AnExceptionInAChunkReachesTheCallerAndThePoolLivesOn()
+    {
+        using var pool = new WorkerPool(2);
+        foreach (int participant in new[] { 0, 1 })
+        {
+            for (int job = 0; job < 20; job++)
+            {
+                var work = new Counting(32);
+                int thrown = 0;
+                work.Before = (p, chunk) =>
+                {
+                    if (p == participant && Interlocked.CompareExchange(ref thrown, 1, 0) == 0) throw new InvalidOperationException($"chunk {chunk}");
+                    // The caller waits for the worker's throw, so that the worker surely takes a chunk.
+                    if (participant == 1 && p == 0) SpinWait.SpinUntil(() => Volatile.Read(ref thrown) == 1, TimeSpan.FromSeconds(10));
+                };
+                var e = Assert.Throws<InvalidOperationException>(() => pool.Run(work, 32));
+                Assert.StartsWith("chunk ", e.Message);
+                Assert.Equal(31, work.Runs.Sum());
+            }
+        }
+
+        var after = new Counting(64);
+        pool.Run(after, 64);
+        Assert.All(after.Runs, n => Assert.Equal(1, n));
+    }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 
 namespace Parley.Inference.Tensors;
@@ -18,7 +19,9 @@ public interface IParallelWork
 /// clients), the others cover for it instead of waiting for it. On a machine with as many busy
 /// threads as cores a fixed split stalls every product for a scheduler time slice.
 /// Workers spin briefly between jobs (a decode step issues dozens of products a millisecond
-/// apart), then sleep so an idle server costs nothing. No allocation per job.
+/// apart), then sleep so an idle server costs nothing. No allocation per job. A chunk that throws
+/// leaves the pool whole: the job's other chunks still run, and <see cref="Run"/> rethrows the first
+/// exception on the caller's thread.
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
@@ -40,6 +43,7 @@ public sealed class WorkerPool : IDisposable
     private readonly PaddedCounter[] _shares;
     private PaddedCounter _done;
     private IParallelWork? _work;
+    private ExceptionDispatchInfo? _failure;
     private long _generation;
     private int _sleepers;
     private volatile bool _disposed;
@@ -90,6 +94,8 @@ public sealed class WorkerPool : IDisposable
         var spin = new SpinWait();
         while (Volatile.Read(ref _done.Value) != chunks) spin.SpinOnce(-1);
         _work = null;
+        var failure = Interlocked.Exchange(ref _failure, null);
+        failure?.Throw();
     }
 
     private static long Generation(long share) => (long)((ulong)share >> (2 * FieldBits));
@@ -107,7 +113,16 @@ public sealed class WorkerPool : IDisposable
                 int next = (int)(s & FieldMask), end = (int)((s >> FieldBits) & FieldMask);
                 if (Generation(s) != generation || next >= end) break;
                 if (Interlocked.CompareExchange(ref share, s + 1, s) != s) continue;
-                work.Execute(participant, next);
+                try
+                {
+                    work.Execute(participant, next);
+                }
+                catch (Exception e)
+                {
+                    // Counted done all the same, so the caller never waits for it; the first failure is the one reported.
+                    Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
+                }
+
                 ran++;
             }
         }
