@@ -4,7 +4,7 @@ namespace Parley.Inference.Serving;
 
 /// <summary>
 /// Hands out the blocks of a <see cref="PagedKvCache"/> with reference counts, and keeps full blocks
-/// findable by the hash of their whole token prefix (prefix caching): a block whose last owner
+/// findable by the SHA-256 of their whole token prefix (<see cref="BlockHash"/>, prefix caching): a block whose last owner
 /// finished stays cached until its memory is needed, oldest first, so a chat that re-sends its
 /// history or many users with one system prompt skip the prefill of what is already there.
 /// Used by the engine thread only.
@@ -14,10 +14,10 @@ public sealed class BlockManager
     private const int B = PagedKvCache.BlockSize;
 
     private readonly int[] _refs;
-    private readonly ulong[] _hash;
+    private readonly BlockHash[] _hash;
     private readonly int[][] _tokens;
     private readonly Stack<int> _free = new();
-    private readonly Dictionary<ulong, int> _cached = [];
+    private readonly Dictionary<BlockHash, int> _cached = [];
     // Cached blocks no sequence holds, least recently released first: these are evicted before failing.
     private readonly LinkedList<int> _evictable = new();
     private readonly LinkedListNode<int>?[] _evictNode;
@@ -26,7 +26,7 @@ public sealed class BlockManager
     {
         Total = blocks;
         _refs = new int[blocks];
-        _hash = new ulong[blocks];
+        _hash = new BlockHash[blocks];
         _tokens = new int[blocks][];
         _evictNode = new LinkedListNode<int>?[blocks];
         for (int b = blocks - 1; b >= 0; b--) _free.Push(b);
@@ -72,23 +72,13 @@ public sealed class BlockManager
         table.Clear();
     }
 
-    /// <summary>The hash that identifies a full block by its tokens and everything before them.</summary>
-    public static ulong ChainHash(ulong parent, ReadOnlySpan<int> tokens)
-    {
-        // FNV-1a over the parent hash and the token ids; lookups compare the tokens too, so a collision costs a miss, never wrong keys.
-        ulong h = 14695981039346656037UL;
-        h = (h ^ parent) * 1099511628211UL;
-        foreach (int t in tokens) h = (h ^ (uint)t) * 1099511628211UL;
-        return h;
-    }
-
     /// <summary>
-    /// Takes a reference to the cached block holding <paramref name="tokens"/> after the prefix with
-    /// hash <paramref name="parent"/>; returns it, or -1 on a miss.
+    /// Takes a reference to the cached block with key <paramref name="hash"/>, which holds
+    /// <paramref name="tokens"/> (checked too); returns it, or -1 on a miss.
     /// </summary>
-    public int Lookup(ulong hash, ulong parent, ReadOnlySpan<int> tokens)
+    public int Lookup(BlockHash hash, ReadOnlySpan<int> tokens)
     {
-        if (_cached.TryGetValue(hash, out int b) && _hash[b] == hash && _tokens[b] is { } held && Matches(parent, held, tokens))
+        if (_cached.TryGetValue(hash, out int b) && _tokens[b] is { } held && held.AsSpan().SequenceEqual(tokens))
         {
             if (_refs[b]++ == 0 && _evictNode[b] is { } node)
             {
@@ -103,14 +93,11 @@ public sealed class BlockManager
     }
 
     /// <summary>Makes a full block that a sequence computed findable; a prefix already cached keeps its block.</summary>
-    public void Register(int block, ulong hash, ulong parent, ReadOnlySpan<int> tokens)
+    public void Register(int block, BlockHash hash, ReadOnlySpan<int> tokens)
     {
         if (tokens.Length != B) throw new ArgumentException($"only full blocks of {B} tokens are cached", nameof(tokens));
         if (_tokens[block] is not null || !_cached.TryAdd(hash, block)) return;
         _hash[block] = hash;
-        _tokens[block] = [.. tokens, (int)parent, (int)(parent >> 32)];
+        _tokens[block] = tokens.ToArray();
     }
-
-    private static bool Matches(ulong parent, int[] held, ReadOnlySpan<int> tokens) =>
-        held.AsSpan(0, B).SequenceEqual(tokens) && (uint)held[B] == (uint)parent && (uint)held[B + 1] == (uint)(parent >> 32);
 }

@@ -197,13 +197,13 @@ public sealed class Scheduler : IDisposable
     private void MatchPrefix(Sequence seq)
     {
         int full = (seq.Count - 1) / B;
-        ulong parent = 0;
+        var parent = BlockHash.Empty;
         int hits = 0;
         for (; hits < full; hits++)
         {
             var tokens = seq.Span(hits * B, B);
-            ulong hash = BlockManager.ChainHash(parent, tokens);
-            int block = _blocks.Lookup(hash, parent, tokens);
+            var hash = parent.Chain(tokens);
+            int block = _blocks.Lookup(hash, tokens);
             if (block < 0) break;
             seq.Table.Add(block);
             parent = hash;
@@ -319,8 +319,8 @@ public sealed class Scheduler : IDisposable
         while ((seq.Registered + 1) * B <= seq.Computed)
         {
             var tokens = seq.Span(seq.Registered * B, B);
-            ulong hash = BlockManager.ChainHash(seq.PrefixHash, tokens);
-            _blocks.Register(seq.Table[seq.Registered], hash, seq.PrefixHash, tokens);
+            var hash = seq.PrefixHash.Chain(tokens);
+            _blocks.Register(seq.Table[seq.Registered], hash, tokens);
             seq.PrefixHash = hash;
             seq.Registered++;
         }

@@ -43,7 +43,7 @@ internal sealed class Sequence
     public int Computed { get; set; }
     /// <summary>Full blocks registered in the prefix cache, and the prefix hash after them.</summary>
     public int Registered { get; set; }
-    public ulong PrefixHash { get; set; }
+    public BlockHash PrefixHash { get; set; }
     public bool Admitted { get; set; }
     public int Generated => _tokens.Count - Request.Prompt.Count;
     public int Pending => _tokens.Count - Computed;
@@ -87,7 +87,7 @@ internal sealed class Sequence
     {
         Computed = 0;
         Registered = 0;
-        PrefixHash = 0;
+        PrefixHash = BlockHash.Empty;
         Admitted = false;
     }
 }
