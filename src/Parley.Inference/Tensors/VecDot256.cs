@@ -21,6 +21,8 @@ internal static unsafe class VecDot256
             GgmlType.Q4_0 => &Q4_0,
             GgmlType.Q8_0 => &Q8_0,
             GgmlType.Q5_0 => &X86.Block32Avx2.Dot<X86.Q5_0Block32>,
+            GgmlType.Q4_1 => &X86.Block32Avx2.Dot<X86.Q4_1Block32>,
+            GgmlType.Q5_1 => &X86.Block32Avx2.Dot<X86.Q5_1Block32>,
             _ => null,
         };
     }

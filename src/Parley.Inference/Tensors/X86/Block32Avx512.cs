@@ -29,28 +29,28 @@ internal static unsafe class Block32Avx512
     }
 
     /// <summary>
-    /// What a token's block gives every row pair: the bias's products (unsigned quants) or its
-    /// negation (signed ones).
+    /// What a token's block gives every row pair: its negation (signed quants) or the bias's
+    /// products (biased unsigned ones).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<sbyte> TokenOther<TB>(Vector512<sbyte> x) where TB : struct, IBlock32 =>
-        TB.Bias == 0 ? Vector512<sbyte>.Zero - x : Avx512BW.MultiplyAddAdjacent(Vector512.Create(TB.Bias), x).AsSByte();
+        TB.Signed ? Vector512<sbyte>.Zero - x : TB.Bias != 0 ? Avx512BW.MultiplyAddAdjacent(Vector512.Create(TB.Bias), x).AsSByte() : default;
 
     /// <summary>What a row pair's block gives every token: for signed quants their magnitudes, and where they are negative.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<byte> RowsQ<TB>(Vector512<byte> q, out Vector512<sbyte> negative) where TB : struct, IBlock32
     {
-        negative = TB.Bias == 0 ? Vector512.LessThan(q.AsSByte(), Vector512<sbyte>.Zero) : default;
-        return TB.Bias == 0 ? Avx512BW.Abs(q.AsSByte()) : q;
+        negative = TB.Signed ? Vector512.LessThan(q.AsSByte(), Vector512<sbyte>.Zero) : default;
+        return TB.Signed ? Avx512BW.Abs(q.AsSByte()) : q;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Step<TB>(Vector512<float> acc, Vector512<byte> q, Vector512<sbyte> negative, Vector512<sbyte> x, Vector512<sbyte> other, Vector512<float> scale)
         where TB : struct, IBlock32
     {
-        var pairs = TB.Bias == 0
-            ? Avx512BW.MultiplyAddAdjacent(q, Vector512.ConditionalSelect(negative, other, x))
-            : Avx512BW.MultiplyAddAdjacent(q, x) - other.AsInt16();
+        var pairs = TB.Signed ? Avx512BW.MultiplyAddAdjacent(q, Vector512.ConditionalSelect(negative, other, x))
+            : TB.Bias != 0 ? Avx512BW.MultiplyAddAdjacent(q, x) - other.AsInt16()
+            : Avx512BW.MultiplyAddAdjacent(q, x);
         return Avx512F.FusedMultiplyAdd(scale, Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(pairs, Vector512<short>.One)), acc);
     }
 
@@ -63,6 +63,11 @@ internal static unsafe class Block32Avx512
         s23 = Avx512F.PermuteVar16x32(v, Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
     }
 
+    /// <summary>Four rows' half mins (Q4_1, Q5_1) as floats, rows in lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> MinScales(byte* w, int wStride) =>
+        TileDot256.Scales(w + 2, w + wStride + 2, w + 2 * wStride + 2, w + 3 * wStride + 2).GetLower();
+
     /// <summary>Four rows' ggml sums from two row-pair accumulators, rows in lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Sums(Vector512<float> c01, Vector512<float> c23) =>
@@ -74,7 +79,9 @@ internal static unsafe class Block32Avx512
         int nb = k / 32;
         float* d = (float*)a;
         sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8, k));
+        float* sx = Block32Avx2.Sums(a, k);
         Vector512<float> c01 = default, c23 = default;
+        Vector128<float> mins = default; // rows in lanes
         byte* start = w;
         int span = RowPrefetch.Span(wStride, nb);
         for (int b = 0; b < nb; b++, w += TB.Bytes)
@@ -87,9 +94,10 @@ internal static unsafe class Block32Avx512
             var q23 = RowsQ<TB>(Pair<TB>(w + 2 * wStride, wStride), out var n23);
             c01 = Step<TB>(c01, q01, n01, x, o, s01);
             c23 = Step<TB>(c23, q23, n23, x, o, s23);
+            if (TB.HasMin) mins = Fma.MultiplyAdd(MinScales(w, wStride), Vector128.Create(sx[b]), mins);
         }
 
-        Sums(c01, c23).Store(y);
+        (Sums(c01, c23) + mins).Store(y);
     }
 
     /// <summary>Four rows against four tokens: each row pair's block unpacked once for the four.</summary>
@@ -99,8 +107,18 @@ internal static unsafe class Block32Avx512
         byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default; // rows 0, 1; tokens 0..3
         Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default; // rows 2, 3
+        Vector128<float> n0 = default, n1 = default, n2 = default, n3 = default; // tokens' mins, rows in lanes
         for (int b = 0; b < nb; b++, w += TB.Bytes)
         {
+            if (TB.HasMin)
+            {
+                var m = MinScales(w, wStride);
+                n0 = Fma.MultiplyAdd(m, Vector128.Create(Block32Avx2.Sums(a0, k)[b]), n0);
+                n1 = Fma.MultiplyAdd(m, Vector128.Create(Block32Avx2.Sums(a1, k)[b]), n1);
+                n2 = Fma.MultiplyAdd(m, Vector128.Create(Block32Avx2.Sums(a2, k)[b]), n2);
+                n3 = Fma.MultiplyAdd(m, Vector128.Create(Block32Avx2.Sums(a3, k)[b]), n3);
+            }
+
             var q01 = RowsQ<TB>(Pair<TB>(w, wStride), out var n01);
             var q23 = RowsQ<TB>(Pair<TB>(w + 2 * wStride, wStride), out var n23);
             var dw = TileDot256.Scales(w, w + wStride, w + 2 * wStride, w + 3 * wStride);
@@ -126,9 +144,9 @@ internal static unsafe class Block32Avx512
             e3 = Step<TB>(e3, q23, n23, x, o, s23);
         }
 
-        Sums(c0, e0).Store(y);
-        Sums(c1, e1).Store(y + yStride);
-        Sums(c2, e2).Store(y + 2 * yStride);
-        Sums(c3, e3).Store(y + 3 * yStride);
+        (Sums(c0, e0) + n0).Store(y);
+        (Sums(c1, e1) + n1).Store(y + yStride);
+        (Sums(c2, e2) + n2).Store(y + 2 * yStride);
+        (Sums(c3, e3) + n3).Store(y + 3 * yStride);
     }
 }
