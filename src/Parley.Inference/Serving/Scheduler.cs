@@ -21,6 +21,7 @@ public sealed class Scheduler : IDisposable
     private readonly LlamaModel _model;
     private readonly Tokenizer _tokenizer;
     private readonly SchedulerOptions _o;
+    private readonly PrefillPacer _pacer;
     private readonly PagedKvCache _cache;
     private readonly BlockManager _blocks;
     private readonly SchedulerMetrics _metrics;
@@ -42,6 +43,7 @@ public sealed class Scheduler : IDisposable
         _model = model;
         _tokenizer = tokenizer;
         _o = options ?? new SchedulerOptions();
+        _pacer = new PrefillPacer(_o.PrefillStallMs / 1000.0);
         ArgumentOutOfRangeException.ThrowIfLessThan(_o.MaxSequences, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(_o.MaxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(_o.MaxQueue);
@@ -224,12 +226,16 @@ public sealed class Scheduler : IDisposable
         int budget = _o.MaxBatchTokens;
         var running = _running.ToArray();
         // Decode tokens first, so that running streams keep flowing while prompts are read.
+        int decodes = 0;
         foreach (var seq in running)
         {
             if (!seq.Admitted || seq.Pending != 1 || !Reserve(seq, seq.Computed + 1)) continue;
             Schedule(seq, 1);
             budget--;
+            decodes++;
         }
+
+        budget = Math.Min(budget, _pacer.Budget(decodes, budget));
 
         foreach (var seq in running)
         {
@@ -266,7 +272,9 @@ public sealed class Scheduler : IDisposable
         // now (single stream: inter-token p99 4.0 -> 0.4 ms, time to first token 5 -> 3 ms).
         if (_sampling.Count > 0) Thread.Yield();
         _step.Clear();
-        _metrics.StepDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, _metrics.Tag);
+        double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _pacer.Observe(decodes, _batch.TokenCount - decodes, seconds);
+        _metrics.StepDuration.Record(seconds, _metrics.Tag);
         _metrics.StepTokens.Record(_batch.TokenCount, _metrics.Tag);
     }
 

@@ -9,6 +9,11 @@ public sealed record SchedulerOptions
     public int MaxQueue { get; init; } = 64;
     /// <summary>Tokens in one forward pass: every decode token plus prefill chunks up to this budget.</summary>
     public int MaxBatchTokens { get; init; } = 256;
+    /// <summary>
+    /// How long prompt chunks may make a step that streams are decoding in, in ms (their inter-token
+    /// latency); 0: no limit but <see cref="MaxBatchTokens"/>. See <see cref="PrefillPacer"/>.
+    /// </summary>
+    public int PrefillStallMs { get; init; } = 50;
     /// <summary>The "model" label of the scheduler's metrics.</summary>
     public string Name { get; init; } = "default";
     /// <summary>Memory for keys and values, in MiB.</summary>

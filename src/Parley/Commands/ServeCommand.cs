@@ -8,7 +8,7 @@ using Parley.Server.Hosting;
 
 namespace Parley.Commands;
 
-/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--kv-cache-mb M] [--max-queue Q] [--chat-template FILE] [-t THREADS] [--data DIR] [--database POSTGRES] [--behind-proxy]</summary>
+/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--kv-cache-mb M] [--max-queue Q] [--max-batch-tokens T] [--prefill-stall-ms MS] [--chat-template FILE] [-t THREADS] [--data DIR] [--database POSTGRES] [--behind-proxy]</summary>
 public static class ServeCommand
 {
     public static int Run(string[] args, TextWriter stdout)
@@ -22,6 +22,7 @@ public static class ServeCommand
             MaxQueue = a.Int(defaults.MaxQueue, "--max-queue"),
             KvCacheMegabytes = a.Int(defaults.KvCacheMegabytes, "--kv-cache-mb"),
             MaxBatchTokens = a.Int(defaults.MaxBatchTokens, "--max-batch-tokens"),
+            PrefillStallMs = a.Int(defaults.PrefillStallMs, "--prefill-stall-ms"),
         };
         string? templateFile = a.String("--chat-template");
         var options = new ServerOptions
@@ -38,9 +39,9 @@ public static class ServeCommand
         };
         a.RejectUnknown();
         if (options.Port is < 0 or > 65535) throw new CliException("option --port must be between 0 and 65535");
-        if (scheduler.MaxSequences < 1 || scheduler.KvCacheMegabytes < 1 || scheduler.MaxBatchTokens < 1 || scheduler.MaxQueue < 0)
+        if (scheduler.MaxSequences < 1 || scheduler.KvCacheMegabytes < 1 || scheduler.MaxBatchTokens < 1 || scheduler.PrefillStallMs < 0 || scheduler.MaxQueue < 0)
         {
-            throw new CliException("--max-sequences, --kv-cache-mb and --max-batch-tokens must be 1 or more, --max-queue 0 or more");
+            throw new CliException("--max-sequences, --kv-cache-mb and --max-batch-tokens must be 1 or more, --max-queue and --prefill-stall-ms 0 or more");
         }
 
         var app = ParleyServer.Build(options);
