@@ -146,6 +146,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             {
                 k.Tile4x4 = X86.Block32Kernels.Tile4x4(w.Type, _level);
                 k.Tile4x1 = X86.Block32Kernels.Tile4x1(w.Type, _level);
+                k.Tile8x4 = X86.Block32Kernels.Tile8x4(w.Type, _level);
             }
         }
 

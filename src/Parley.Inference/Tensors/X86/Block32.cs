@@ -125,6 +125,18 @@ internal static unsafe class Block32Kernels
             _ => null,
         };
 
+    /// <summary>Eight rows against four tokens: AVX-512 only, where registers hold its sixteen accumulators.</summary>
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4(GgmlType type, KernelLevel level) =>
+        level != KernelLevel.Vector512 || !Block32Avx512.Supported ? null : type switch
+        {
+            GgmlType.Q8_0 => &Block32Avx512.Rows8Tokens4<Q8_0Block32>,
+            GgmlType.Q5_0 => &Block32Avx512.Rows8Tokens4<Q5_0Block32>,
+            GgmlType.Q4_0 => &Block32Avx512.Rows8Tokens4<Q4_0Block32>,
+            GgmlType.Q4_1 => &Block32Avx512.Rows8Tokens4<Q4_1Block32>,
+            GgmlType.Q5_1 => &Block32Avx512.Rows8Tokens4<Q5_1Block32>,
+            _ => null,
+        };
+
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1(GgmlType type, KernelLevel level) =>
         !Block32Avx2.Supported ? null : (type, level == KernelLevel.Vector512 && Block32Avx512.Supported) switch
         {
