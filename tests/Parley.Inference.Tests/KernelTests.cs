@@ -242,14 +242,14 @@ public unsafe class KernelTests
         var kernels = new List<(nint Dot, nint Rows4, nint Rows4x4, nint Rows4x4Gemm)>();
         if (Tensors.X86.Q4_KAvx2.Supported)
         {
-            kernels.Add(((nint)(delegate*<byte*, byte*, int, float>)&Tensors.X86.Q4_KAvx2.Dot, (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KAvx2.Rows4Tokens1,
+            kernels.Add(((nint)(delegate*<byte*, byte*, int, float>)&Tensors.X86.Q4_KHeader.Dot<Tensors.X86.Q4_KAvx2>, (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens1<Tensors.X86.Q4_KAvx2>,
                 (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens4<Tensors.X86.Q4_KAvx2, Tensors.X86.GemvOrder>,
                 (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens4<Tensors.X86.Q4_KAvx2, Tensors.X86.GemmOrder>));
         }
 
         if (Tensors.X86.Q4_KAvx512.Supported)
         {
-            kernels.Add(((nint)(delegate*<byte*, byte*, int, float>)&Tensors.X86.Q4_KAvx512.Dot, (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KAvx512.Rows4Tokens1,
+            kernels.Add(((nint)(delegate*<byte*, byte*, int, float>)&Tensors.X86.Q4_KHeader.Dot<Tensors.X86.Q4_KAvx512>, (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens1<Tensors.X86.Q4_KAvx512>,
                 (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens4<Tensors.X86.Q4_KAvx512, Tensors.X86.GemvOrder>,
                 (nint)(delegate*<byte*, int, byte*, int, int, float*, int, void>)&Tensors.X86.Q4_KHeader.Rows4Tokens4<Tensors.X86.Q4_KAvx512, Tensors.X86.GemmOrder>));
         }

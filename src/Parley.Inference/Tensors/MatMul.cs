@@ -104,7 +104,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         {
             bool wide = _level == KernelLevel.Vector512;
             k.Tile4x4 = !tiles ? null : wide ? &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx512, X86.GemvOrder> : &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx2, X86.GemvOrder>;
-            k.Tile4x1 = !tiles ? null : wide ? &X86.Q4_KAvx512.Rows4Tokens1 : &X86.Q4_KAvx2.Rows4Tokens1;
+            k.Tile4x1 = !tiles ? null : wide ? &X86.Q4_KHeader.Rows4Tokens1<X86.Q4_KAvx512> : &X86.Q4_KHeader.Rows4Tokens1<X86.Q4_KAvx2>;
             k.Tile8x4 = null;
             if (w.Rows % 8 == 0)
             {

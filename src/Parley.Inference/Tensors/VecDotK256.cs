@@ -16,7 +16,7 @@ internal static unsafe class VecDotK256
         if (!Avx2.IsSupported || !Fma.IsSupported) return null;
         return type switch
         {
-            GgmlType.Q4_K => &X86.Q4_KAvx2.Dot,
+            GgmlType.Q4_K => &X86.Q4_KHeader.Dot<X86.Q4_KAvx2>,
             GgmlType.Q5_K => &Q5_K,
             GgmlType.Q6_K => &Q6_K,
             _ => null,

@@ -85,44 +85,13 @@ internal readonly unsafe struct Q4_KAvx2 : IQ4KBlocks
         return TO.PerPair ? acc : Step(acc, VecDot256.RowSums(l0, l1, l2, l3), scale);
     }
 
-    public static float Dot(byte* w, byte* a, int k)
-    {
-        int nb = k / 256;
-        float* xd = (float*)a;
-        short* bsums = (short*)(a + 4 * nb);
-        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
-        float acc = 0, accMin = 0;
-        for (int b = 0; b < nb; b++, w += Bytes)
-        {
-            var sm = ScalesMins(w);
-            acc = MathF.FusedMultiplyAdd(Vector256.Sum(BlockLanes(w, Widen(sm), qs + 256 * b)), Fp16.ToFloat(*(ushort*)w) * xd[b], acc);
-            accMin = MathF.FusedMultiplyAdd(Mins(sm, bsums + 16 * b), Fp16.ToFloat(*(ushort*)(w + 2)) * xd[b], accMin);
-        }
+    /// <summary>One row's super-block against one token: its integer dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int BlockSum(byte* w, sbyte* x) => Vector256.Sum(BlockLanes(w, Widen(ScalesMins(w)), x));
 
-        return acc - accMin;
-    }
-
-    /// <summary>Four rows against one token, rows in lanes.</summary>
-    public static void Rows4Tokens1(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-    {
-        int nb = k / 256;
-        float* xd = (float*)a;
-        short* bsums = (short*)(a + 4 * nb);
-        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
-        Vector128<float> acc = default, accMin = default;
-        byte* start = w;
-        int span = RowPrefetch.Span(wStride, nb);
-        for (int b = 0; b < nb; b++, w += Bytes)
-        {
-            sbyte* x = qs + 256 * b;
-            RowPrefetch.Next4(start, wStride, b, span);
-            var dd = Halves4(w, wStride) * Vector256.Create(xd[b]);
-            var sums = VecDot256.RowSums(BlockLanes(w, Widen(ScalesMins(w)), x), BlockLanes(w + wStride, Widen(ScalesMins(w + wStride)), x),
-                BlockLanes(w + 2 * wStride, Widen(ScalesMins(w + 2 * wStride)), x), BlockLanes(w + 3 * wStride, Widen(ScalesMins(w + 3 * wStride)), x));
-            acc = Step(acc, sums, Ds(dd));
-            accMin = Step(accMin, Mins4(w, wStride, bsums + 16 * b), Dmins(dd));
-        }
-
-        (acc - accMin).Store(y);
-    }
+    /// <summary>Four rows' super-blocks (rows apart by the stride) against one token: their integer dots, rows in lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> BlockSums4(byte* w, int stride, sbyte* x) =>
+        VecDot256.RowSums(BlockLanes(w, Widen(ScalesMins(w)), x), BlockLanes(w + stride, Widen(ScalesMins(w + stride)), x),
+            BlockLanes(w + 2 * stride, Widen(ScalesMins(w + 2 * stride)), x), BlockLanes(w + 3 * stride, Widen(ScalesMins(w + 3 * stride)), x));
 }

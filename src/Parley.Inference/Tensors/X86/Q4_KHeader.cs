@@ -9,7 +9,7 @@ namespace Parley.Inference.Tensors.X86;
 /// scales and mins packed in twelve bytes) unpacked in vector registers, the mins' Σ m·bsum four rows
 /// at a time, the whole-super-block steps (each (row, token) adds its super-block's integer sums with one
 /// FMA each, in <see cref="VecDotScalar"/>'s Q4_K order, llama.cpp's repacked gemv order, or per pair of
-/// sub-blocks in its gemm order), and the 4×4 tile around either width's integer dots.
+/// sub-blocks in its gemm order), and the row dot and the 4×1 and 4×4 tiles around either width's integer dots.
 /// </summary>
 internal static unsafe class Q4_KHeader
 {
@@ -114,6 +114,44 @@ internal static unsafe class Q4_KHeader
     internal static Vector128<float> MinStep<TO>(Vector128<float> acc, byte* w0, int stride, short* bsums, Vector128<float> scale) where TO : struct, IQ4KOrder =>
         TO.PerPair ? Steps(acc, PairMins4(w0, stride, bsums), scale) : Step(acc, Mins4(w0, stride, bsums), scale);
 
+    /// <summary>One row against one token (rows that the four-row tiles leave), with <typeparamref name="TI"/>'s vectors.</summary>
+    internal static float Dot<TI>(byte* w, byte* a, int k) where TI : struct, IQ4KBlocks
+    {
+        int nb = k / 256;
+        float* xd = (float*)a;
+        short* bsums = (short*)(a + 4 * nb);
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        float acc = 0, accMin = 0;
+        for (int b = 0; b < nb; b++, w += Bytes)
+        {
+            acc = MathF.FusedMultiplyAdd(TI.BlockSum(w, qs + 256 * b), Fp16.ToFloat(*(ushort*)w) * xd[b], acc);
+            accMin = MathF.FusedMultiplyAdd(Mins(ScalesMins(w), bsums + 16 * b), Fp16.ToFloat(*(ushort*)(w + 2)) * xd[b], accMin);
+        }
+
+        return acc - accMin;
+    }
+
+    /// <summary>Four rows against one token, rows in lanes, with <typeparamref name="TI"/>'s vectors.</summary>
+    internal static void Rows4Tokens1<TI>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) where TI : struct, IQ4KBlocks
+    {
+        int nb = k / 256;
+        float* xd = (float*)a;
+        short* bsums = (short*)(a + 4 * nb);
+        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        Vector128<float> acc = default, accMin = default;
+        byte* start = w;
+        int span = RowPrefetch.Span(wStride, nb);
+        for (int b = 0; b < nb; b++, w += Bytes)
+        {
+            RowPrefetch.Next4(start, wStride, b, span);
+            var dd = Halves4(w, wStride) * Vector256.Create(xd[b]);
+            acc = Step(acc, TI.BlockSums4(w, wStride, qs + 256 * b), Ds(dd));
+            accMin = Step(accMin, Mins4(w, wStride, bsums + 16 * b), Dmins(dd));
+        }
+
+        (acc - accMin).Store(y);
+    }
+
     /// <summary>Four rows against four tokens in <typeparamref name="TO"/>'s order, with <typeparamref name="TI"/>'s vectors: each row's super-block unpacked once for the four.</summary>
     internal static void Rows4Tokens4<TI, TO>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
         where TI : struct, IQ4KBlocks where TO : struct, IQ4KOrder
@@ -152,9 +190,15 @@ internal static unsafe class Q4_KHeader
     private static Vector128<short> BsumPairs(short* bsums) => Ssse3.HorizontalAdd(Vector128.Load(bsums), Vector128.Load(bsums + 8));
 }
 
-/// <summary>What <see cref="Q4_KHeader.Rows4Tokens4{TI, TO}"/> needs of a vector width: one row's super-block against four tokens.</summary>
+/// <summary>What the kernels of <see cref="Q4_KHeader"/> need of a vector width: a super-block's integer dots.</summary>
 internal unsafe interface IQ4KBlocks
 {
+    /// <summary>One row's super-block against one token.</summary>
+    static abstract int BlockSum(byte* w, sbyte* x);
+
+    /// <summary>Four rows' super-blocks (rows apart by the stride) against one token, rows in lanes.</summary>
+    static abstract Vector128<int> BlockSums4(byte* w, int stride, sbyte* x);
+
     /// <summary>The row's super-block against four tokens, added to <paramref name="acc"/> (tokens in lanes) by <paramref name="scale"/> in <typeparamref name="TO"/>'s order.</summary>
     static abstract Vector128<float> Block4<TO>(Vector128<float> acc, byte* w, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, Vector128<float> scale)
         where TO : struct, IQ4KOrder;
