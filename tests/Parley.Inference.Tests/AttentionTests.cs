@@ -8,7 +8,8 @@ namespace Parley.Inference.Tests;
 /// real models use 64 or 128, which take ggml's 64-lane vector dot (and its leftovers from 80 on),
 /// while the reference outputs only cover heads of 16 and 32. The engine rounds probabilities to F16
 /// as ggml does, so the two agree to about 1e-3, far closer than any mix-up of lanes, blocks, heads
-/// or positions would leave them.
+/// or positions would leave them. A Q8_0 cache is held to the same bound against the same sum over the
+/// values it stores (each 32 of a position's head quantized as ggml's quantize_row_q8_0 does).
 /// </summary>
 public unsafe class AttentionTests
 {
@@ -20,7 +21,11 @@ public unsafe class AttentionTests
     [InlineData(64, 6, 90)] // a prompt chunk: tinyBLAS's 16 lanes, causal
     [InlineData(128, 3, 17)]
     [InlineData(16, 5, 40)]
-    public void MatchesSoftmaxAttentionInDouble(int headDim, int tokens, int keys)
+    [InlineData(64, 1, 200, GgmlType.Q8_0)]
+    [InlineData(128, 3, 37, GgmlType.Q8_0)]
+    [InlineData(32, 1, 70, GgmlType.Q8_0, GgmlType.F16)]
+    [InlineData(64, 6, 90, GgmlType.F16, GgmlType.Q8_0)]
+    public void MatchesSoftmaxAttentionInDouble(int headDim, int tokens, int keys, GgmlType keyType = GgmlType.F16, GgmlType valueType = GgmlType.F16)
     {
         var c = new ModelConfig
         {
@@ -31,7 +36,7 @@ public unsafe class AttentionTests
         float Half() => Fp16.Round((float)(random.NextDouble() * 4 - 2));
         using var pool = new WorkerPool(2);
         using var scratch = new ForwardScratch(c);
-        using var cache = new PagedKvCache(c, PagedKvCache.BlocksForPositions(keys) + 1);
+        using var cache = new PagedKvCache(c, PagedKvCache.BlocksForPositions(keys) + 1, new KvCacheTypes(keyType, valueType));
         var table = new BlockTable();
         // Blocks out of order, as a paged cache hands them out.
         for (int b = PagedKvCache.BlocksForPositions(keys); b >= 0; b--) table.Add(b);
@@ -41,8 +46,11 @@ public unsafe class AttentionTests
         var vRow = new float[c.KvDim];
         for (int p = 0; p < keys; p++)
         {
-            for (int i = 0; i < c.KvDim; i++) (k[p, i], v[p, i]) = (kRow[i], vRow[i]) = (Half(), Half());
+            for (int i = 0; i < c.KvDim; i++) (kRow[i], vRow[i]) = (Half(), Half());
             fixed (float* kp = kRow, vp = vRow) cache.Write(table[p / PagedKvCache.BlockSize], p % PagedKvCache.BlockSize, 1, kp, vp);
+            var ks = Stored(kRow, keyType);
+            var vs = Stored(vRow, valueType);
+            for (int i = 0; i < c.KvDim; i++) (k[p, i], v[p, i]) = (ks[i], vs[i]);
         }
 
         var batch = new ForwardBatch();
@@ -85,5 +93,21 @@ public unsafe class AttentionTests
         }
 
         Assert.True(worst < 2e-3, $"largest difference {worst}");
+    }
+
+    /// <summary>What the cache holds for a row: the halves themselves, or their Q8_0 round trip (scale amax/127 as F16, quants rounded half away from zero).</summary>
+    private static float[] Stored(float[] row, GgmlType type)
+    {
+        if (type == GgmlType.F16) return row;
+        var stored = new float[row.Length];
+        for (int g = 0; g < row.Length; g += 32)
+        {
+            float amax = 0;
+            for (int i = g; i < g + 32; i++) amax = MathF.Max(amax, MathF.Abs(row[i]));
+            float d = amax / 127, id = d != 0 ? 1 / d : 0, scale = Fp16.Round(d);
+            for (int i = g; i < g + 32; i++) stored[i] = MathF.Round(row[i] * id, MidpointRounding.AwayFromZero) * scale;
+        }
+
+        return stored;
     }
 }

@@ -136,7 +136,8 @@ public sealed class SchedulerTests : IDisposable
     [Fact]
     public void RequestsThatCanNeverRunAreRejectedAtOnce()
     {
-        using var scheduler = new Scheduler(_llm, _tokenizer, new SchedulerOptions { KvCacheMegabytes = 1 });
+        using var scheduler = new Scheduler(_llm, _tokenizer, new SchedulerOptions { KvCacheTokens = 512 });
+        Assert.Equal(512 / PagedKvCache.BlockSize, scheduler.KvBlocksTotal);
         Assert.Throws<ArgumentException>(() => scheduler.Submit(new GenerationRequest([], Greedy(4))));
         Assert.Throws<ArgumentException>(() => scheduler.Submit(new GenerationRequest([1, 999_999], Greedy(4))));
         Assert.Throws<ArgumentException>(() => scheduler.Submit(new GenerationRequest(Enumerable.Repeat(1, 1024).ToList(), Greedy(4))));

@@ -78,6 +78,29 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void CacheTypesAndSizeAreCheckedAtStart()
+    {
+        string q8 = TestModels.Tiny("tiny-llama-spm-q8_0.gguf"); // heads of 32
+        var (code, output, err) = Run("bench", "-m", q8, "-p", "32", "-n", "4", "-r", "1", "-ctk", "q8_0", "--cache-type-v", "q8_0", "--json");
+        Assert.True(code == 0, err + output);
+        var row = Assert.Single(JsonDocument.Parse(output).RootElement.EnumerateArray(), r => r.GetProperty("n_prompt").GetInt32() == 32);
+        // The cache is sized for 32 positions: 2 blocks of 16, keys and values of 2 layers at 36 bytes per 32 values.
+        Assert.Equal(2 * 2 * (16 * 128 * 2) * 36 / 32, row.GetProperty("kv_cache_bytes").GetInt64());
+
+        (code, _, err) = Run("bench", "-m", TestModels.Tiny("tiny-qwen2-bpe-q8_0.gguf"), "-ctv", "q8_0");
+        Assert.Equal(1, code);
+        Assert.Equal("parley: a q8_0 cache of values needs a head size that is a multiple of 32; this model's heads have 16: use f16", err.Trim());
+
+        (code, _, err) = Run("bench", "-m", q8, "-ctk", "q4_0");
+        Assert.Equal(2, code);
+        Assert.Contains("option --cache-type-k expects one of f16, q8_0, got 'q4_0'", err);
+
+        (code, _, err) = Run("serve", "-m", q8, "--ctx-size", "4096", "--kv-cache-mb", "64");
+        Assert.Equal(2, code);
+        Assert.Contains("--ctx-size (tokens) or --kv-cache-mb", err);
+    }
+
+    [Fact]
     public async Task BenchServeMeasuresARealServer()
     {
         var app = ParleyServer.Build(new ServerOptions { Port = 0, Threads = 2, Models = [TestModels.Tiny("tiny-llama-spm-q8_0.gguf")], DataDirectory = _store });

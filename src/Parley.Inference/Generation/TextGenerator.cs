@@ -6,9 +6,10 @@ namespace Parley.Inference.Generation;
 
 /// <summary>
 /// Single-sequence generation on its own cache: evaluates the prompt in one batch, then samples one
-/// token per step. The server does not use this; its scheduler batches many sequences.
+/// token per step, keys and values stored as <paramref name="cacheTypes"/> (F16 by default). The
+/// server does not use this; its scheduler batches many sequences.
 /// </summary>
-public sealed class TextGenerator(LlamaModel model, Tokenizer tokenizer)
+public sealed class TextGenerator(LlamaModel model, Tokenizer tokenizer, KvCacheTypes? cacheTypes = null)
 {
     public FinishReason FinishReason { get; private set; }
 
@@ -21,7 +22,7 @@ public sealed class TextGenerator(LlamaModel model, Tokenizer tokenizer)
         }
 
         // Room for the prompt and the longest output, not the whole context (a 128k context would take gigabytes).
-        using var cache = model.CreateCache((int)Math.Min(model.Config.ContextLength, (long)prompt.Count + options.MaxTokens));
+        using var cache = model.CreateCache((int)Math.Min(model.Config.ContextLength, (long)prompt.Count + options.MaxTokens), cacheTypes);
         var sampler = new Sampler(options.Sampling);
         var output = new OutputAssembler(tokenizer, options);
         var history = new List<int>(prompt);

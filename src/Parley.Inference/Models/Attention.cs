@@ -35,6 +35,9 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     /// <summary>Scratch floats per thread: one score row per query of a tile.</summary>
     public static int ScoresPerThread(int context) => QueryTile * Stride(context);
 
+    /// <summary>Scratch floats per thread: two blocks' keys of one head, converted to F32 (<see cref="PagedKvCache.ReadKeys"/>).</summary>
+    public static int KeyBlockFloats(int headDim) => 2 * B * headDim;
+
     /// <summary>Score rows are padded to whole blocks so score loops never need a tail.</summary>
     public static int Stride(int context) => (context + B - 1) / B * B;
 
@@ -85,11 +88,12 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     {
         float* scores = s.Scores + (long)participant * ScoresPerThread(_stride);
         double* queries = s.QueriesF64 + (long)participant * QueryTile * c.HeadDim;
+        float* keys = s.KeyBlocks + (long)participant * KeyBlockFloats(c.HeadDim);
         var job = _jobs[_jobs.Count - 1 - chunk]; // a prompt's longest rows come last in the list: start them first
         var table = _batch.Segments[job.Segment].Table;
-        if (job.M == 1) Tile<One>(table, job, scores, queries);
-        else if (job.M == 2) Tile<Two>(table, job, scores, queries);
-        else Tile<Four>(table, job, scores, queries);
+        if (job.M == 1) Tile<One>(table, job, scores, queries, keys);
+        else if (job.M == 2) Tile<Two>(table, job, scores, queries, keys);
+        else Tile<Four>(table, job, scores, queries, keys);
     }
 
     /// <summary>Queries of one job: tokens T0..T0+M-1 of head H0, or heads H0..H0+M-1 of token T0.</summary>
@@ -116,7 +120,7 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     }
 
     /// <summary>The job's queries; a width-four tile with three repeats its last query (two go through a width-two tile).</summary>
-    private void Tile<TW>(BlockTable table, Job job, float* scores, double* queries) where TW : struct, IWidth
+    private void Tile<TW>(BlockTable table, Job job, float* scores, double* queries, float* keyBlocks) where TW : struct, IWidth
     {
         int hd = c.HeadDim, stride = _stride, m = job.M;
         int kvh = job.H0 / (c.HeadCount / c.KvHeadCount);
@@ -134,14 +138,20 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
 
         // ggml hands batches of two or more tokens to tinyBLAS, single tokens to its vector dot.
         bool gemm = _batch.Segments[job.Segment].Count >= 2;
-        if (gemm) LaneScores<TW>(q, table, kvh * hd, hd, keys, scores, LaneSums.TinyBlas);
-        else if (hd >= LaneSums.VecDot) LaneScores<TW>(q, table, kvh * hd, hd, keys, scores, LaneSums.VecDot);
-        else Scores<TW>(q, queries, table, kvh * hd, hd, keys, scores);
+        if (gemm) LaneScores<TW>(q, table, kvh * hd, hd, keys, scores, LaneSums.TinyBlas, keyBlocks);
+        else if (hd >= LaneSums.VecDot) LaneScores<TW>(q, table, kvh * hd, hd, keys, scores, LaneSums.VecDot, keyBlocks);
+        else Scores<TW>(q, queries, table, kvh * hd, hd, keys, scores, keyBlocks);
         for (int i = 0; i < TW.Queries; i++) Softmax(scores + i * stride, n[i], keys);
         float* output = s.Attn + (long)job.T0 * c.QDim + job.H0 * hd;
         int outStride = job.ByHeads ? hd : c.QDim, lanes = gemm ? LaneSums.TinyBlas : LaneSums.VecDot;
-        if (Vector512.IsHardwareAccelerated && hd % 32 == 0) Weigh512<TW>(scores, stride, keys, table, kvh * hd, hd, output, outStride, m, lanes);
-        else Weigh<TW>(scores, stride, keys, table, kvh * hd, hd, output, outStride, m, lanes);
+        bool wide = Vector512.IsHardwareAccelerated && hd % 32 == 0;
+        if (_cache.Types.Values == GgmlType.F16)
+        {
+            if (wide) Weigh512<TW, F16Values>(scores, stride, keys, table, kvh * hd, hd, output, outStride, m, lanes);
+            else Weigh<TW, F16Values>(scores, stride, keys, table, kvh * hd, hd, output, outStride, m, lanes);
+        }
+        else if (wide) Weigh512<TW, Q8Values>(scores, stride, keys, table, kvh * hd, hd, output, outStride, m, lanes);
+        else Weigh<TW, Q8Values>(scores, stride, keys, table, kvh * hd, hd, output, outStride, m, lanes);
     }
 
     /// <summary>
@@ -150,7 +160,7 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     /// leftovers in double. Products of two halves are exact, and summed in double they stay exact,
     /// so each dot is the correctly rounded one.
     /// </summary>
-    private void Scores<TW>(float** q, double* qd, BlockTable table, int offset, int hd, int keys, float* scores) where TW : struct, IWidth
+    private void Scores<TW>(float** q, double* qd, BlockTable table, int offset, int hd, int keys, float* scores, float* keyBlocks) where TW : struct, IWidth
     {
         int stride = _stride;
         // The queries as doubles once per tile: broadcasting them from memory keeps the inner loop free
@@ -168,7 +178,9 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
         {
             for (; j + B < keys; j += 2 * B)
             {
-                TwoBlocks<TW>(q0, q1, _cache.Keys(table[j / B], _layer) + offset * B, _cache.Keys(table[j / B + 1], _layer) + offset * B, hd, scores + j, stride, scale);
+                _cache.ReadKeys(table[j / B], _layer, offset, hd, keyBlocks);
+                _cache.ReadKeys(table[j / B + 1], _layer, offset, hd, keyBlocks + B * hd);
+                TwoBlocks<TW>(q0, q1, keyBlocks, keyBlocks + B * hd, hd, scores + j, stride, scale);
             }
         }
 
@@ -176,7 +188,8 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
         {
             Vector512<double> a0 = default, b0 = default, a1 = default, b1 = default;
             Vector512<double> a2 = default, b2 = default, a3 = default, b3 = default;
-            float* k = _cache.Keys(table[j / B], _layer) + offset * B;
+            float* k = keyBlocks;
+            _cache.ReadKeys(table[j / B], _layer, offset, hd, k);
             for (int d = 0; d < hd; d++, k += B)
             {
                 var (lo, hi) = Vector512.Widen(Vector512.Load(k));
@@ -252,13 +265,14 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     /// (<see cref="LaneSums.Reduce"/>); dimensions past the last whole step of 64 (ggml's vector dot
     /// only) are added in double. A block's sixteen keys at a time, one per vector lane.
     /// </summary>
-    private void LaneScores<TW>(float** q, BlockTable table, int offset, int hd, int keys, float* scores, int lanes) where TW : struct, IWidth
+    private void LaneScores<TW>(float** q, BlockTable table, int offset, int hd, int keys, float* scores, int lanes, float* keyBlocks) where TW : struct, IWidth
     {
         int whole = lanes == LaneSums.VecDot ? hd & ~(LaneSums.VecDot - 1) : hd;
         var scale = Vector512.Create(_scale);
         for (int j = 0; j < keys; j += B)
         {
-            float* k = _cache.Keys(table[j / B], _layer) + offset * B;
+            float* k = keyBlocks;
+            _cache.ReadKeys(table[j / B], _layer, offset, hd, k);
             for (int i = 0; i < TW.Queries; i++)
             {
                 float* qi = q[i];
@@ -330,14 +344,15 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     /// (<see cref="LaneSums.Reduce"/>). Eight dimensions at a time; the tile's queries share each
     /// value load. Only the first <paramref name="m"/> outputs are stored.
     /// </summary>
-    private void Weigh<TW>(float* p, int stride, int keys, BlockTable table, int offset, int hd, float* output, int outStride, int m, int lanes)
-        where TW : struct, IWidth
+    private void Weigh<TW, TV>(float* p, int stride, int keys, BlockTable table, int offset, int hd, float* output, int outStride, int m, int lanes)
+        where TW : struct, IWidth where TV : struct, IValueFormat
     {
         var sums = stackalloc Vector256<float>[QueryTile * LaneSums.VecDot];
         // Each block's values once: a lane walks the blocks at one slot (lanes are whole multiples of the block size).
         int blocks = (keys + B - 1) / B;
-        var values = stackalloc nint[blocks];
-        for (int b = 0; b < blocks; b++) values[b] = (nint)(_cache.Values(table[b], _layer) + offset * B);
+        var values = stackalloc nint[2 * blocks];
+        nint* scales = values + blocks;
+        for (int b = 0; b < blocks; b++) (values[b], scales[b]) = _cache.ValueHead(table[b], _layer, offset);
         float* p0 = p, p1 = p + stride, p2 = p + 2 * stride, p3 = p + 3 * stride;
         int step = lanes / B;
         for (int d = 0; d < hd; d += 8)
@@ -348,7 +363,7 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
                 int slot = (l % B) * hd + d;
                 for (int j = l, b = l / B; j < keys; j += lanes, b += step)
                 {
-                    var x = Vector256.Load((float*)values[b] + slot);
+                    var x = TV.Load8(values[b], scales[b], slot);
                     o0 = Vector256.FusedMultiplyAdd(Vector256.Create(p0[j]), x, o0);
                     if (TW.Queries > 1) o1 = Vector256.FusedMultiplyAdd(Vector256.Create(p1[j]), x, o1);
                     if (TW.Queries > 2)
@@ -372,18 +387,19 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
     }
 
     /// <summary>
-    /// <see cref="Weigh{TW}"/> for heads a multiple of 32 on AVX-512: a lane's chain carries 32
+    /// <see cref="Weigh{TW, TV}"/> for heads a multiple of 32 on AVX-512: a lane's chain carries 32
     /// dimensions (two vectors) per query, so with decode's short chains (a few keys per lane of 64)
     /// four times fewer chains pay their loop and reduction overhead. Each element's additions are
     /// the same, in the same order: the bits are too.
     /// </summary>
-    private void Weigh512<TW>(float* p, int stride, int keys, BlockTable table, int offset, int hd, float* output, int outStride, int m, int lanes)
-        where TW : struct, IWidth
+    private void Weigh512<TW, TV>(float* p, int stride, int keys, BlockTable table, int offset, int hd, float* output, int outStride, int m, int lanes)
+        where TW : struct, IWidth where TV : struct, IValueFormat
     {
         var sums = stackalloc Vector512<float>[2 * QueryTile * LaneSums.VecDot];
         int blocks = (keys + B - 1) / B;
-        var values = stackalloc nint[blocks];
-        for (int b = 0; b < blocks; b++) values[b] = (nint)(_cache.Values(table[b], _layer) + offset * B);
+        var values = stackalloc nint[2 * blocks];
+        nint* scales = values + blocks;
+        for (int b = 0; b < blocks; b++) (values[b], scales[b]) = _cache.ValueHead(table[b], _layer, offset);
         float* p0 = p, p1 = p + stride, p2 = p + 2 * stride, p3 = p + 3 * stride;
         int step = lanes / B, half = QueryTile * lanes;
         for (int d = 0; d < hd; d += 32)
@@ -395,9 +411,8 @@ internal sealed unsafe class Attention(ModelConfig c, ForwardScratch s) : IParal
                 int slot = (l % B) * hd + d;
                 for (int j = l, b = l / B; j < keys; j += lanes, b += step)
                 {
-                    float* v = (float*)values[b] + slot;
-                    var x = Vector512.Load(v);
-                    var y = Vector512.Load(v + 16);
+                    var x = TV.Load16(values[b], scales[b], slot);
+                    var y = TV.Load16(values[b], scales[b], slot + 16);
                     var w = Vector512.Create(p0[j]);
                     o0 = Vector512.FusedMultiplyAdd(w, x, o0);
                     r0 = Vector512.FusedMultiplyAdd(w, y, r0);

@@ -25,6 +25,8 @@ public sealed unsafe class ForwardScratch : IDisposable
     public float* Scores { get; private set; }
     /// <summary>Per thread: the queries of an attention tile as doubles (QueryTile × head_dim).</summary>
     public double* QueriesF64 { get; private set; }
+    /// <summary>Per thread: two cache blocks' keys of one head as floats (<see cref="Attention.KeyBlockFloats"/>).</summary>
+    public float* KeyBlocks { get; private set; }
     /// <summary>The batch's positions, one per token.</summary>
     public int* Positions { get; private set; }
     /// <summary>The batch's tokens' kernel paths in llama.cpp, one per token (<see cref="TokenPath"/>).</summary>
@@ -50,6 +52,7 @@ public sealed unsafe class ForwardScratch : IDisposable
         Positions = (int*)Alloc(n);
         Paths = (TokenPath*)Alloc((n + 3) / 4);
         QueriesF64 = (double*)Alloc(2L * threads * Attention.QueryTile * _c.HeadDim);
+        KeyBlocks = Alloc((long)threads * Attention.KeyBlockFloats(_c.HeadDim));
     }
 
     private float* Alloc(long floats)

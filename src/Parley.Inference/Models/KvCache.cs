@@ -7,12 +7,12 @@ namespace Parley.Inference.Models;
 /// </summary>
 public sealed class KvCache : IDisposable
 {
-    public KvCache(ModelConfig c, int capacity)
+    public KvCache(ModelConfig c, int capacity, KvCacheTypes? types = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
         int blocks = PagedKvCache.BlocksForPositions(capacity);
-        Paged = new PagedKvCache(c, blocks);
+        Paged = new PagedKvCache(c, blocks, types);
         for (int b = 0; b < blocks; b++) Table.Add(b);
     }
 
@@ -26,8 +26,8 @@ public sealed class KvCache : IDisposable
     public long Bytes => Paged.Bytes;
 
     /// <summary>What a cache of <paramref name="capacity"/> positions takes, without allocating it.</summary>
-    public static long BytesFor(ModelConfig c, int capacity) =>
-        PagedKvCache.BlocksForPositions(Math.Max(1, capacity)) * PagedKvCache.BlockBytes(c);
+    public static long BytesFor(ModelConfig c, int capacity, KvCacheTypes types) =>
+        PagedKvCache.BlocksForPositions(Math.Max(1, capacity)) * PagedKvCache.BlockBytes(c, types);
 
     public void Dispose() => Paged.Dispose();
 }

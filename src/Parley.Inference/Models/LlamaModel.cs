@@ -58,7 +58,8 @@ public sealed unsafe class LlamaModel : IDisposable
     /// <summary>Runs <paramref name="body"/> for 0..count-1 on the model's threads (between forward passes only).</summary>
     public void ParallelFor(int count, Action<int> body, int elementsEach) => _rows.For(count, body, elementsEach);
 
-    public KvCache CreateCache(int capacity = 0) => new(Config, capacity > 0 ? Math.Min(capacity, Config.ContextLength) : Config.ContextLength);
+    public KvCache CreateCache(int capacity = 0, KvCacheTypes? types = null) =>
+        new(Config, capacity > 0 ? Math.Min(capacity, Config.ContextLength) : Config.ContextLength, types);
 
     /// <summary>
     /// Runs <paramref name="tokens"/> at positions <paramref name="start"/>.. of a single sequence

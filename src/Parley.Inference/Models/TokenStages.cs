@@ -105,10 +105,8 @@ internal sealed unsafe class TokenStages(ModelConfig c, ForwardScratch s, Rope r
         float* v = s.V + (long)t * c.KvDim;
         rope.Apply(q, c.HeadCount, t);
         rope.Apply(k, c.KvHeadCount, t);
-        // Q meets the keys as F16, and the cache holds F16 keys and values.
+        // Q meets the keys as F16; the cache rounds or quantizes keys and values as it stores them.
         Ops.RoundToHalf(q, c.QDim);
-        Ops.RoundToHalf(k, c.KvDim);
-        Ops.RoundToHalf(v, c.KvDim);
         _cache.Write(_tables[t][p / PagedKvCache.BlockSize], p % PagedKvCache.BlockSize, _layer, k, v);
     }
 }

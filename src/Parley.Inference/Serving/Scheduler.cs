@@ -47,7 +47,10 @@ public sealed class Scheduler : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(_o.MaxSequences, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(_o.MaxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(_o.MaxQueue);
-        _cache = new PagedKvCache(model.Config, PagedKvCache.BlocksFor(model.Config, _o.KvCacheMegabytes));
+        int blocks = _o.KvCacheTokens > 0
+            ? PagedKvCache.BlocksForPositions(_o.KvCacheTokens)
+            : PagedKvCache.BlocksFor(model.Config, _o.KvCacheTypes, _o.KvCacheMegabytes);
+        _cache = new PagedKvCache(model.Config, blocks, _o.KvCacheTypes);
         _blocks = new BlockManager(_cache.BlockCount);
         _metrics = new SchedulerMetrics(this, _o.Name);
         _thread = new Thread(Loop) { IsBackground = true, Name = "parley-engine" };
@@ -64,6 +67,8 @@ public sealed class Scheduler : IDisposable
         }
     }
 
+    /// <summary>What the KV cache holds and takes, for start-up lines (<see cref="PagedKvCache.Describe"/>).</summary>
+    public string KvCacheDescription => _cache.Describe();
     public int KvBlocksTotal => _blocks.Total;
     public int KvBlocksUsed => _blocks.Used;
     public long PrefixHits => Interlocked.Read(ref _prefixHits);
@@ -110,7 +115,7 @@ public sealed class Scheduler : IDisposable
         int blocks = PagedKvCache.BlocksForPositions(longest);
         if (blocks > _blocks.Total)
         {
-            throw new ArgumentException($"the request may reach {longest} tokens, which need {blocks} KV blocks; the cache has {_blocks.Total} (raise --kv-cache-mb)");
+            throw new ArgumentException($"the request may reach {longest} tokens, which need {blocks} KV blocks; the cache has {_blocks.Total} (raise --ctx-size or --kv-cache-mb)");
         }
     }
 

@@ -1,3 +1,5 @@
+using Parley.Inference.Models;
+
 namespace Parley.Inference.Serving;
 
 /// <summary>Limits of the scheduler; the defaults suit a laptop.</summary>
@@ -16,6 +18,10 @@ public sealed record SchedulerOptions
     public int PrefillStallMs { get; init; } = 50;
     /// <summary>The "model" label of the scheduler's metrics.</summary>
     public string Name { get; init; } = "default";
-    /// <summary>Memory for keys and values, in MiB.</summary>
+    /// <summary>Memory for keys and values, in MiB (unless <see cref="KvCacheTokens"/> is set).</summary>
     public int KvCacheMegabytes { get; init; } = 256;
+    /// <summary>The cache's size in positions, shared by all sequences (llama-server's --ctx-size); 0: by <see cref="KvCacheMegabytes"/>.</summary>
+    public int KvCacheTokens { get; init; }
+    /// <summary>How keys and values are stored (--cache-type-k, --cache-type-v).</summary>
+    public KvCacheTypes KvCacheTypes { get; init; } = KvCacheTypes.Default;
 }

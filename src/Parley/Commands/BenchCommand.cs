@@ -11,7 +11,7 @@ using Parley.Inference.Tokenization;
 namespace Parley.Commands;
 
 /// <summary>
-/// parley bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--sequences S] [--json]: prompt
+/// parley bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--sequences S] [-ctk T] [-ctv T] [--json]: prompt
 /// processing (ppN) and token generation (tgN) in tokens/s, mean ± stddev over repetitions after one
 /// warm-up, as llama-bench measures them (random tokens, a fresh cache per repetition). With S above 1
 /// tgN runs S sequences through the serving scheduler, decoding together (continuous batching), and
@@ -30,6 +30,7 @@ public static class BenchCommand
         int reps = a.Int(5, "-r", "--repetitions");
         int sequences = a.Int(1, "--sequences");
         bool json = a.Flag("--json");
+        var cacheTypes = CacheTypeArguments.Read(a);
         a.RejectUnknown();
         if (nPrompt < 0 || nGen < 0 || reps < 1 || threads < 0 || sequences < 1)
         {
@@ -43,17 +44,17 @@ public static class BenchCommand
         }
 
         var rows = new List<Row>();
-        long kvBytes = KvCache.BytesFor(llm.Config, Math.Max(nPrompt, nGen));
-        if (nPrompt > 0) rows.Add(Measure(llm, model, nPrompt, 0, reps, () => Prompt(llm, nPrompt)));
-        if (nGen > 0 && sequences == 1) rows.Add(Measure(llm, model, 0, nGen, reps, () => Generate(llm, nGen)));
+        cacheTypes.Check(llm.Config);
+        long kvBytes = KvCache.BytesFor(llm.Config, Math.Max(nPrompt, nGen), cacheTypes);
+        if (nPrompt > 0) rows.Add(Measure(llm, model, nPrompt, 0, reps, () => Prompt(llm, nPrompt, cacheTypes)));
+        if (nGen > 0 && sequences == 1) rows.Add(Measure(llm, model, 0, nGen, reps, () => Generate(llm, nGen, cacheTypes)));
         if (nGen > 0 && sequences > 1)
         {
             // The paged cache sized for the run (every sequence's prompt token and generated tokens), not the server's default pool.
-            long pagedBytes = sequences * PagedKvCache.BlocksForPositions(nGen + 1) * PagedKvCache.BlockBytes(llm.Config);
-            int megabytes = (int)((pagedBytes + MiB - 1) / MiB);
-            kvBytes = Math.Max(kvBytes, (long)megabytes * MiB);
+            int positions = sequences * PagedKvCache.BlocksForPositions(nGen + 1) * PagedKvCache.BlockSize;
+            kvBytes = Math.Max(kvBytes, PagedKvCache.BlocksForPositions(positions) * PagedKvCache.BlockBytes(llm.Config, cacheTypes));
             using var scheduler = new Scheduler(llm, Tokenizer.FromGguf(llm.File),
-                new SchedulerOptions { MaxSequences = sequences, MaxQueue = sequences, KvCacheMegabytes = megabytes });
+                new SchedulerOptions { MaxSequences = sequences, MaxQueue = sequences, KvCacheTokens = positions, KvCacheTypes = cacheTypes });
             rows.Add(Measure(llm, model, 0, nGen, reps, () => GenerateTogether(scheduler, llm, sequences, nGen), sequences));
         }
 
@@ -81,17 +82,17 @@ public static class BenchCommand
         return 0;
     }
 
-    private static void Prompt(LlamaModel llm, int n)
+    private static void Prompt(LlamaModel llm, int n, KvCacheTypes types)
     {
         var tokens = RandomTokens(llm, n);
-        using var cache = llm.CreateCache(n);
+        using var cache = llm.CreateCache(n, types);
         llm.Forward(tokens, 0, cache, new float[llm.VocabSize]);
     }
 
-    private static void Generate(LlamaModel llm, int n)
+    private static void Generate(LlamaModel llm, int n, KvCacheTypes types)
     {
         var tokens = RandomTokens(llm, n);
-        using var cache = llm.CreateCache(n);
+        using var cache = llm.CreateCache(n, types);
         var logits = new float[llm.VocabSize];
         for (int i = 0; i < n; i++) llm.Forward([tokens[i]], i, cache, logits);
     }

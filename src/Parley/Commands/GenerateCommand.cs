@@ -6,7 +6,7 @@ using Parley.Inference.Tokenization;
 
 namespace Parley.Commands;
 
-/// <summary>parley generate -m MODEL -p PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [-t THREADS]</summary>
+/// <summary>parley generate -m MODEL -p PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [-t THREADS] [-ctk f16|q8_0] [-ctv f16|q8_0]</summary>
 public static class GenerateCommand
 {
     public static int Run(string[] args, TextWriter stdout)
@@ -26,6 +26,7 @@ public static class GenerateCommand
             RepetitionPenalty = a.Float(1f, "--repeat-penalty"),
             Seed = seed is null ? null : ulong.TryParse(seed, out var s) ? s : throw new CliException($"option --seed expects a non-negative integer, got '{seed}'"),
         };
+        var cacheTypes = CacheTypeArguments.Read(a);
         a.RejectUnknown();
         if (n < 0) throw new CliException("option -n must be 0 or more");
         if (threads < 0) throw new CliException("option -t must be 0 (all cores) or more");
@@ -33,7 +34,7 @@ public static class GenerateCommand
         using var llm = ModelLoader.Load(model, threads);
         var tokenizer = Tokenizer.FromGguf(llm.File);
         var ids = tokenizer.Encode(prompt, addSpecial: true, parseSpecial: true);
-        var generator = new TextGenerator(llm, tokenizer);
+        var generator = new TextGenerator(llm, tokenizer, cacheTypes);
         stdout.Write(prompt);
         foreach (var t in generator.Generate(ids, new GenerationOptions { MaxTokens = n, Sampling = sampling }))
         {

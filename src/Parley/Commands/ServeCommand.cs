@@ -8,7 +8,7 @@ using Parley.Server.Hosting;
 
 namespace Parley.Commands;
 
-/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--kv-cache-mb M] [--max-queue Q] [--max-batch-tokens T] [--prefill-stall-ms MS] [--chat-template FILE] [-t THREADS] [--data DIR] [--database POSTGRES] [--behind-proxy]</summary>
+/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--ctx-size TOKENS | --kv-cache-mb M] [--cache-type-k f16|q8_0] [--cache-type-v f16|q8_0] [--max-queue Q] [--max-batch-tokens T] [--prefill-stall-ms MS] [--chat-template FILE] [-t THREADS] [--data DIR] [--database POSTGRES] [--behind-proxy]</summary>
 public static class ServeCommand
 {
     public static int Run(string[] args, TextWriter stdout)
@@ -21,6 +21,8 @@ public static class ServeCommand
             MaxSequences = a.Int(defaults.MaxSequences, "--max-sequences"),
             MaxQueue = a.Int(defaults.MaxQueue, "--max-queue"),
             KvCacheMegabytes = a.Int(defaults.KvCacheMegabytes, "--kv-cache-mb"),
+            KvCacheTokens = a.Int(0, "-c", "--ctx-size"),
+            KvCacheTypes = CacheTypeArguments.Read(a),
             MaxBatchTokens = a.Int(defaults.MaxBatchTokens, "--max-batch-tokens"),
             PrefillStallMs = a.Int(defaults.PrefillStallMs, "--prefill-stall-ms"),
         };
@@ -39,10 +41,13 @@ public static class ServeCommand
         };
         a.RejectUnknown();
         if (options.Port is < 0 or > 65535) throw new CliException("option --port must be between 0 and 65535");
-        if (scheduler.MaxSequences < 1 || scheduler.KvCacheMegabytes < 1 || scheduler.MaxBatchTokens < 1 || scheduler.PrefillStallMs < 0 || scheduler.MaxQueue < 0)
+        if (scheduler.MaxSequences < 1 || scheduler.KvCacheMegabytes < 1 || scheduler.MaxBatchTokens < 1 || scheduler.PrefillStallMs < 0 || scheduler.MaxQueue < 0
+            || scheduler.KvCacheTokens < 0)
         {
-            throw new CliException("--max-sequences, --kv-cache-mb and --max-batch-tokens must be 1 or more, --max-queue and --prefill-stall-ms 0 or more");
+            throw new CliException("--max-sequences, --kv-cache-mb and --max-batch-tokens must be 1 or more, --max-queue, --prefill-stall-ms and --ctx-size 0 or more");
         }
+
+        if (scheduler.KvCacheTokens > 0 && a.String("--kv-cache-mb") is not null) throw new CliException("give the KV cache's size once: --ctx-size (tokens) or --kv-cache-mb");
 
         var app = ParleyServer.Build(options);
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -52,6 +57,8 @@ public static class ServeCommand
             stdout.WriteLine($"  OpenAI API: {url}v1   health: {url}healthz   metrics: {url}metrics   (Ctrl+C stops)");
             var data = app.Services.GetRequiredService<Database>();
             stdout.WriteLine($"  web app: {url}   data: {data.Provider} {data.Description}");
+            var models = app.Services.GetRequiredService<ModelRegistry>();
+            stdout.WriteLine($"  KV cache: {models.Get(models.DefaultId)!.Scheduler.KvCacheDescription} (per model)");
         });
         app.Run();
         return 0;
