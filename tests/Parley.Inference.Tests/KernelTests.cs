@@ -349,12 +349,29 @@ public unsafe class KernelTests
     /// <summary>
     /// The matrix product (4×4 and 4×1 tiles where a kernel exists, row dots for the rest) must give
     /// exactly the bits of that level's dot product for every (row, token), and stay near the scalar one.
-    /// 37 rows: no matrix here is one llama.cpp would repack.
+    /// 37 rows: no matrix here is one llama.cpp would repack. Float types follow tinyBLAS's order
+    /// (<see cref="PlainDot"/>) through every tile: four rows × eight tokens, four × two, one × two.
     /// </summary>
     [Theory]
     [MemberData(nameof(Types))]
     public void MatMulMatchesRowByRowDots(GgmlType type) =>
-        AssertMatMulGives(type, rows: 37, seed: 5 + (int)type, level => (nint)VecDot.Get(type, level));
+        AssertMatMulGives(type, rows: 37, seed: 5 + (int)type, level => PlainDot(type, level));
+
+    /// <summary>
+    /// The row dot a type's tokens take when not alone in their sequence: for float types tinyBLAS's
+    /// eight chains (<see cref="VecDotScalar.FloatChains"/>) at every level, for the others the level's row dot.
+    /// </summary>
+    private static nint PlainDot(GgmlType type, KernelLevel level) => type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16
+        ? (nint)VecDotScalar.ChainsDot(type)
+        : (nint)VecDot.Get(type, level);
+
+    /// <summary>A float type's single-token dot, ggml_vec_dot's order.</summary>
+    private static nint SingleDot(GgmlType type) => type switch
+    {
+        GgmlType.F32 => (nint)(delegate*<byte*, byte*, int, float>)&SingleTokenDot.F32,
+        GgmlType.F16 => (nint)(delegate*<byte*, byte*, int, float>)&SingleTokenDot.F16,
+        _ => (nint)(delegate*<byte*, byte*, int, float>)&SingleTokenDot.BF16,
+    };
 
     /// <summary>
     /// Q4_0 matrices with a multiple of eight rows follow llama.cpp's repacked order at every level:
@@ -447,20 +464,62 @@ public unsafe class KernelTests
     }
 
     /// <summary>
-    /// F32 and F16 products take ggml_vec_dot's order for a token alone in its sequence (a decode
-    /// step, which llama.cpp multiplies as a product of one row) and for the logits (each its
-    /// sequence's only output row), the plain kernels for the others, at every level.
+    /// BF16's single-token dot follows ggml_vec_dot_bf16 (AVX2) to the bit: four eight-lane FMA chains
+    /// over steps of 32, (0 + 2) + (1 + 3), hsum_float_8, then the values past the last step in
+    /// double. Written out element by element; 212 values leave 20 over. The four-row tile gives the same.
+    /// </summary>
+    [Fact]
+    public void BF16SingleTokenDotFollowsGgmlVecDot()
+    {
+        const int n = 212;
+        var r = new Random(43);
+        var w = new ushort[4 * n];
+        var a = new ushort[n];
+        var tile = new float[4];
+        for (int trial = 0; trial < 50; trial++)
+        {
+            for (int i = 0; i < w.Length; i++) w[i] = Fp16.FloatToBF16((float)(r.NextDouble() * 2 - 1));
+            for (int i = 0; i < n; i++) a[i] = Fp16.FloatToBF16((float)(r.NextDouble() * 2 - 1));
+            fixed (ushort* wp = w, ap = a)
+            fixed (float* tp = tile)
+            {
+                SingleTokenDot.Rows4BF16((byte*)wp, 2 * n, (byte*)ap, 0, n, tp, 0);
+                for (int row = 0; row < 4; row++)
+                {
+                    ushort* wr = wp + row * n;
+                    var chains = new float[4, 8];
+                    int np = n & ~31;
+                    for (int i = 0; i < np; i++) chains[i % 32 / 8, i % 8] = MathF.FusedMultiplyAdd(Fp16.BF16ToFloat(wr[i]), Fp16.BF16ToFloat(ap[i]), chains[i % 32 / 8, i % 8]);
+                    var c = new float[8];
+                    for (int l = 0; l < 8; l++) c[l] = (chains[0, l] + chains[2, l]) + (chains[1, l] + chains[3, l]);
+                    var g = new float[4];
+                    for (int l = 0; l < 4; l++) g[l] = c[l + 4] + c[l];
+                    double sum = (g[0] + g[2]) + (g[1] + g[3]);
+                    for (int i = np; i < n; i++) sum += Fp16.BF16ToFloat(wr[i]) * Fp16.BF16ToFloat(ap[i]);
+                    int expected = BitConverter.SingleToInt32Bits((float)sum);
+                    Assert.Equal(expected, BitConverter.SingleToInt32Bits(SingleTokenDot.BF16((byte*)wr, (byte*)ap, n)));
+                    Assert.Equal(expected, BitConverter.SingleToInt32Bits(tile[row]));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Float products take ggml_vec_dot's order for a token alone in its sequence (a decode step,
+    /// which llama.cpp multiplies as a product of one row) and for the logits (each its sequence's
+    /// only output row), tinyBLAS's for the others, at every level. The decode steps at 0 and 4 split
+    /// the prompt's tokens across pairs of the widened activations, whose other token must stay unwritten.
     /// </summary>
     [Theory]
     [InlineData(GgmlType.F32)]
     [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.BF16)]
     public void TokensAloneTakeGgmlVecDot(GgmlType type)
     {
         var paths = new TokenPath[7];
         paths[0] = paths[4] = TokenPath.Alone; // two decode steps among a prompt chunk's tokens
-        nint single = type == GgmlType.F32 ? (nint)(delegate*<byte*, byte*, int, float>)&SingleTokenDot.F32 : (nint)(delegate*<byte*, byte*, int, float>)&SingleTokenDot.F16;
-        AssertPathsGive(type, rows: 21, paths, logits: false, seed: 37, single, level => (nint)VecDot.Get(type, level));
-        AssertPathsGive(type, rows: 21, Enumerable.Repeat(TokenPath.Alone, 7).ToArray(), logits: true, seed: 41, single, level => (nint)VecDot.Get(type, level));
+        AssertPathsGive(type, rows: 21, paths, logits: false, seed: 37, SingleDot(type), level => PlainDot(type, level));
+        AssertPathsGive(type, rows: 21, Enumerable.Repeat(TokenPath.Alone, 7).ToArray(), logits: true, seed: 41, SingleDot(type), level => PlainDot(type, level));
     }
 
     /// <summary>

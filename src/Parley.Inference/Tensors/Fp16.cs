@@ -73,6 +73,21 @@ public static class Fp16
         for (; i < src.Length; i++) dst[i] = ToFloat(src[i]);
     }
 
+    /// <summary>Eight bfloat16 values to floats: the upper halves of their bits, exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> BF16ToFloat(Vector128<ushort> b) => (Vector256.WidenLower(b.ToVector256Unsafe()) << 16).AsSingle();
+
+    public static void BF16ToFloat(ReadOnlySpan<ushort> src, Span<float> dst)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= src.Length; i += 8) BF16ToFloat(Vector128.Create(src.Slice(i, 8))).CopyTo(dst.Slice(i, 8));
+        }
+
+        for (; i < src.Length; i++) dst[i] = BF16ToFloat(src[i]);
+    }
+
     public static void FromFloat(ReadOnlySpan<float> src, Span<ushort> dst)
     {
         for (int i = 0; i < src.Length; i++) dst[i] = FromFloat(src[i]);

@@ -7,10 +7,10 @@ namespace Parley.Inference.Tensors;
 /// weight rows. Each thread walks its rows in tiles small enough to stay in L1 while every
 /// activation row passes over them, so weights are read from memory once per product. Where a
 /// matrix kernel exists, 4×4 (or, with AVX-512, 8×4 and 8×8) blocks of (row, token) are computed together;
-/// it gives the same bits as the per-row dot product, which covers the rest. F16 weights against
-/// several tokens are widened to F32 once (each row tile into per-thread scratch, the activations
-/// once per product) instead of in every dot, since .NET offers no F16C: the arithmetic, and so the
-/// result, is the F16 dot's.
+/// it gives the same bits as the per-row dot product, which covers the rest. Float weights (F32, F16,
+/// BF16) against several tokens are widened to F32 once (each row tile into per-thread scratch, the
+/// activations once per product) instead of in every dot, since .NET offers no F16C; widening is exact,
+/// so the result is that of the same arithmetic on the stored values (<see cref="X86.FloatChains"/>).
 /// Q4_0 matrices that llama.cpp repacks follow its repacked kernels' order (<see cref="WholeBlockOrder"/>); Q4_K takes its repacked
 /// gemv order for every matrix and token, and its gemm order for the tokens its gemm takes (<see cref="X86.IQ4KOrder"/>),
 /// and so do Q8_0 and Q6_K logits, where that order is free to take (<see cref="WholeBlockOrder"/> says why).
@@ -33,6 +33,8 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
     private TokenPath* _paths;
     private float* _xWide;
     private long _xWideFloats;
+    private float* _xPairs;
+    private long _xPairsFloats;
     private readonly nint[] _rowsWide;
     private long _rowsWideFloats;
 
@@ -56,12 +58,14 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
     public void Run(ReadOnlySpan<Product> products, ActivationBuffer x, TokenPath* paths = null)
     {
         if (products.Length > _parts.Length) _parts = new Part[products.Length];
-        bool widen = false;
-        int chunks = 0;
+        bool wideTokens = false, pairs = false;
+        int alone = 0, chunks = 0;
+        for (int b = 0; paths != null && b < x.Count; b++) alone += (paths[b] & TokenPath.Alone) != 0 ? 1 : 0;
         for (int i = 0; i < products.Length; i++)
         {
-            var part = Prepare(products[i], x, chunks);
-            widen |= part.Widen;
+            var part = Prepare(products[i], x, chunks, anyPlain: alone < x.Count, anyAlone: alone > 0);
+            wideTokens |= part.Widen && part.WideSingle;
+            pairs |= part.Widen && part.Chains;
             chunks += (part.W.Rows + part.ChunkRows - 1) / part.ChunkRows;
             _parts[i] = part;
         }
@@ -69,14 +73,18 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         _partCount = products.Length;
         _x = x;
         _paths = paths;
-        if (widen) WidenActivations(x);
+        if (wideTokens || pairs) WidenActivations(x, wideTokens, pairs);
         _pool.Run(this, chunks);
         _x = null;
         _paths = null;
     }
 
-    /// <summary>One product of a run: its kernels, and its chunks from <paramref name="firstChunk"/> on.</summary>
-    private Part Prepare(Product p, ActivationBuffer x, int firstChunk)
+    /// <summary>
+    /// One product of a run: its kernels, and its chunks from <paramref name="firstChunk"/> on.
+    /// <paramref name="anyPlain"/>, <paramref name="anyAlone"/>: whether some tokens are not alone in
+    /// their sequence, and whether some are.
+    /// </summary>
+    private Part Prepare(Product p, ActivationBuffer x, int firstChunk, bool anyPlain, bool anyAlone)
     {
         var w = p.W;
         if (x.Type != ActivationLayout.For(w.Type) || x.Cols != w.Cols)
@@ -84,7 +92,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             throw new ArgumentException($"activations are {x.Type}×{x.Cols}, the weights need {ActivationLayout.For(w.Type)}×{w.Cols}");
         }
 
-        var part = new Part { W = w, Y = p.Y, YStride = p.YStride, FirstChunk = firstChunk };
+        var part = new Part { W = w, Y = p.Y, YStride = p.YStride, FirstChunk = firstChunk, RowTile = RowTile };
         ref var k = ref part.Plain;
         k.Dot = VecDot.Get(w.Type, _level);
         bool tiles = _level >= KernelLevel.Vector256;
@@ -117,19 +125,37 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
                 };
             }
         }
-        else if (w.Type is GgmlType.F32 or GgmlType.F16)
+        else if (w.Type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16)
         {
-            var single = new Kernels { Dot = w.Type == GgmlType.F32 ? &SingleTokenDot.F32 : &SingleTokenDot.F16 };
-            if (tiles && SingleTokenDot.TilesSupported) single.Tile4x1 = w.Type == GgmlType.F32 ? &SingleTokenDot.Rows4F32 : &SingleTokenDot.Rows4F16;
-            if (p.Logits)
+            // A sequence's only token (and the logits) in ggml_vec_dot's order; its other tokens in
+            // tinyBLAS's, which takes k a multiple of eight (else llama.cpp dots those one by one too).
+            var single = SingleKernels(w.Type, tiles);
+            // Widened rows serve the F16 single-token order too, through its AVX-512 tile and only
+            // without an F16 tail past the last 64 (summed in double from F16).
+            part.WideSingle = w.Type == GgmlType.F16 && w.Cols % 64 == 0 && tiles && SingleTokenDot.TilesSupported;
+            part.Tiled = tiles;
+            if (p.Logits || w.Cols % 8 != 0)
             {
                 k = single;
                 part.PlainIsSingle = true;
+                part.Widen = part.WideSingle && x.Count > 1;
+            }
+            else if (!tiles || !X86.FloatChains.Supported)
+            {
+                // Without vectors, the same order one row dot at a time.
+                k = new Kernels { Dot = VecDotScalar.ChainsDot(w.Type) };
+                part.MarkedPath = TokenPath.Alone;
+                part.Marked = single;
             }
             else
             {
+                k = new Kernels { Dot = single.Dot };
                 part.MarkedPath = TokenPath.Alone;
                 part.Marked = single;
+                part.Chains = true;
+                part.Widen = anyPlain || (part.WideSingle && anyAlone && x.Count > 1);
+                // A tile's widened rows stay in L2 while its tokens pass over them.
+                part.RowTile = w.Cols <= 2048 ? RowTile : w.Cols <= 4096 ? RowTile / 2 : RowTile / 4;
             }
         }
         else if (tiles && k.Tile4x4 == null && k.Tile4x1 == null)
@@ -150,28 +176,47 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             }
         }
 
-        // Widened rows serve the single-token order too (widening is exact), through its AVX-512 tile
-        // and only without an F16 tail past the last 64 (summed in double from F16).
-        part.WideSingle = w.Type == GgmlType.F16 && w.Cols % 64 == 0 && tiles && SingleTokenDot.TilesSupported;
-        part.Widen = k.Tile4x1 != null && w.Type == GgmlType.F16 && x.Count > 1 && (!part.PlainIsSingle || part.WideSingle);
+        if (!part.Tiled) part.Tiled = k.Tile4x1 != null;
         int chunks = _pool.Threads * (x.Count > 1 ? BatchChunksPerThread : ChunksPerThread);
         int rowsPerChunk = (w.Rows + chunks - 1) / chunks;
         part.ChunkRows = Math.Max(1, (rowsPerChunk + RowTile - 1) / RowTile) * RowTile;
         return part;
     }
 
-    private void WidenActivations(ActivationBuffer x)
+    /// <summary>The single-token kernels of a float type: ggml_vec_dot's order.</summary>
+    private static Kernels SingleKernels(GgmlType type, bool tiles) => type switch
+    {
+        GgmlType.F32 => new Kernels { Dot = &SingleTokenDot.F32, Tile4x1 = tiles && SingleTokenDot.TilesSupported ? &SingleTokenDot.Rows4F32 : null },
+        GgmlType.F16 => new Kernels { Dot = &SingleTokenDot.F16, Tile4x1 = tiles && SingleTokenDot.TilesSupported ? &SingleTokenDot.Rows4F16 : null },
+        _ => new Kernels { Dot = &SingleTokenDot.BF16, Tile4x1 = tiles ? &SingleTokenDot.Rows4BF16 : null },
+    };
+
+    /// <summary>
+    /// The activations widened to F32 once for every row tile: row by row for the F16 single-token
+    /// tile (<paramref name="rowMajor"/>), as pairs for <see cref="X86.FloatChains"/> (<paramref name="pairs"/>).
+    /// </summary>
+    private void WidenActivations(ActivationBuffer x, bool rowMajor, bool pairs)
     {
         int k = x.Cols;
-        long need = (long)x.Count * k;
-        if (need > _xWideFloats)
+        if (rowMajor)
         {
-            NativeMemory.AlignedFree(_xWide);
-            _xWide = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
-            _xWideFloats = need;
+            Ensure(ref _xWide, ref _xWideFloats, (long)x.Count * k);
+            for (int b = 0; b < x.Count; b++) Fp16.ToFloat(new ReadOnlySpan<ushort>(x.Row(b), k), new Span<float>(_xWide + (long)b * k, k));
         }
 
-        for (int b = 0; b < x.Count; b++) Fp16.ToFloat(new ReadOnlySpan<ushort>(x.Row(b), k), new Span<float>(_xWide + (long)b * k, k));
+        if (pairs)
+        {
+            var type = x.Type switch { DotType.F16 => GgmlType.F16, DotType.BF16 => GgmlType.BF16, _ => GgmlType.F32 };
+            long floats = (long)(x.Count + 1) / 2 * 2 * k;
+            Ensure(ref _xPairs, ref _xPairsFloats, floats);
+            for (int b = 0; b < x.Count; b++) X86.FloatChains.Interleave(type, x.Row(b), k, b, _xPairs);
+            // An odd count's last pair has an empty second slot: zeros, never stored.
+            if (x.Count % 2 == 1)
+            {
+                for (int c = 0; c < k; c += 8) new Span<float>(_xPairs + floats - 2 * k + 2 * c + 8, 8).Clear();
+            }
+        }
+
         if ((long)RowTile * k > _rowsWideFloats)
         {
             _rowsWideFloats = (long)RowTile * k;
@@ -183,6 +228,14 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         }
     }
 
+    private static void Ensure(ref float* buffer, ref long floats, long need)
+    {
+        if (need <= floats) return;
+        NativeMemory.AlignedFree(buffer);
+        buffer = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
+        floats = need;
+    }
+
     public void Execute(int participant, int chunk)
     {
         int p = _partCount - 1;
@@ -191,16 +244,14 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         var w = part.W;
         int start = (chunk - part.FirstChunk) * part.ChunkRows, end = Math.Min(w.Rows, start + part.ChunkRows);
         int k = w.Cols, batch = _x!.Count;
-        for (int r0 = start; r0 < end; r0 += RowTile)
+        for (int r0 = start; r0 < end; r0 += part.RowTile)
         {
-            int r1 = Math.Min(end, r0 + RowTile);
-            int tiled = part.Plain.Tile4x1 == null ? r0 : r0 + ((r1 - r0) & ~3);
+            int r1 = Math.Min(end, r0 + part.RowTile);
             float* rows = (float*)_rowsWide[participant];
-            if (part.Widen) WidenRows(w, r0, tiled, rows);
+            if (part.Widen) X86.FloatChains.Widen(w.Type, w.Row(r0), w.RowBytes, r1 - r0, k, rows);
             if (part.Marked.Dot == null || _paths == null)
             {
-                if (part.Widen) WideTokens(in part, in part.Plain, part.PlainIsSingle, r0, r1, rows, 0, batch);
-                else Tokens(in part, in part.Plain, r0, r1, tiled, 0, batch);
+                Stretch(in part, false, r0, r1, rows, 0, batch);
                 continue;
             }
 
@@ -210,12 +261,18 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
                 bool marked = (_paths[b0] & part.MarkedPath) != 0;
                 int b1 = b0 + 1;
                 while (b1 < batch && ((_paths[b1] & part.MarkedPath) != 0) == marked) b1++;
-                ref readonly var kn = ref marked ? ref part.Marked : ref part.Plain;
-                if (part.Widen && (!marked || part.WideSingle)) WideTokens(in part, in kn, marked, r0, r1, rows, b0, b1);
-                else Tokens(in part, in kn, r0, r1, tiled, b0, b1);
+                Stretch(in part, marked, r0, r1, rows, b0, b1);
                 b0 = b1;
             }
         }
+    }
+
+    /// <summary>Rows r0..r1 against tokens b0..b1, all marked or all not, with the kernels they take.</summary>
+    private void Stretch(in Part part, bool marked, int r0, int r1, float* rows, int b0, int b1)
+    {
+        if (part.Chains && !marked) ChainTokens(in part, r0, r1, rows, b0, b1);
+        else if (part.Widen && part.WideSingle && (marked || part.PlainIsSingle)) WideSingleTokens(in part, r0, r1, rows, b0, b1);
+        else Tokens(in part, in marked ? ref part.Marked : ref part.Plain, r0, r1, part.Tiled ? r0 + ((r1 - r0) & ~3) : r0, b0, b1);
     }
 
     /// <summary>
@@ -283,20 +340,12 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         }
     }
 
-    /// <summary>F16 weight rows r0..tiled widened into <paramref name="rows"/>, once per row tile for all its tokens.</summary>
-    private static void WidenRows(WeightMatrix w, int r0, int tiled, float* rows)
-    {
-        int k = w.Cols;
-        for (int r = r0; r < tiled; r++) Fp16.ToFloat(new ReadOnlySpan<ushort>(w.Row(r), k), new Span<float>(rows + (long)(r - r0) * k, k));
-    }
-
     /// <summary>
-    /// Widened F16 rows r0..r1 (<see cref="WidenRows"/>) against widened tokens b0..b1; leftover rows
-    /// take the row dot of <paramref name="kn"/>. <paramref name="single"/>: in ggml_vec_dot_f16's
-    /// order (tokens alone in their sequence, or logits), which on widened values is the F32
-    /// single-token kernel's, widening being exact.
+    /// Widened F16 rows r0..r1 against widened tokens b0..b1 in ggml_vec_dot_f16's order (tokens alone
+    /// in their sequence, or logits), which on widened values is the F32 single-token kernel's,
+    /// widening being exact; leftover rows take the F16 row dot.
     /// </summary>
-    private void WideTokens(in Part part, in Kernels kn, bool single, int r0, int r1, float* rows, int b0, int b1)
+    private void WideSingleTokens(in Part part, int r0, int r1, float* rows, int b0, int b1)
     {
         var w = part.W;
         int k = w.Cols, tiled = r0 + ((r1 - r0) & ~3);
@@ -304,14 +353,40 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         {
             float* xb = _xWide + (long)b * k;
             float* yb = part.Y + (long)b * part.YStride;
-            for (int r = r0; r < tiled; r += 4)
+            for (int r = r0; r < tiled; r += 4) SingleTokenDot.Rows4F32((byte*)(rows + (long)(r - r0) * k), k * sizeof(float), (byte*)xb, 0, k, yb + r, 0);
+            for (int r = tiled; r < r1; r++) yb[r] = SingleTokenDot.F16(w.Row(r), _x!.Row(b), k);
+        }
+    }
+
+    /// <summary>
+    /// Widened float rows r0..r1 against tokens b0..b1 from the widened pairs, in tinyBLAS's order
+    /// (<see cref="X86.FloatChains"/>): four pairs at a time with AVX-512, else one; a pair reaching
+    /// outside b0..b1 stores only its tokens inside.
+    /// </summary>
+    private void ChainTokens(in Part part, int r0, int r1, float* rows, int b0, int b1)
+    {
+        int k = part.W.Cols, yStride = part.YStride, quads = r0 + ((r1 - r0) & ~3);
+        bool wide = _level == KernelLevel.Vector512 && X86.FloatChains.WideSupported;
+        for (int p = b0 >> 1; 2 * p < b1;)
+        {
+            float* pair = _xPairs + (long)p * 2 * k;
+            float* y = part.Y + (long)2 * p * yStride;
+            if (wide && 2 * p >= b0 && 2 * p + 8 <= b1)
             {
-                float* rw = rows + (long)(r - r0) * k;
-                if (single) SingleTokenDot.Rows4F32((byte*)rw, k * sizeof(float), (byte*)xb, 0, k, yb + r, 0);
-                else TileDotF16.Rows4Tokens1Wide(rw, k, xb, yb + r);
+                for (int r = r0; r < quads; r += 4) X86.FloatChains.Rows4Pairs4(rows + (long)(r - r0) * k, k, pair, y + r, yStride);
+                for (int j = 0; j < 4; j++)
+                {
+                    for (int r = quads; r < r1; r++) X86.FloatChains.Row1Pair(rows + (long)(r - r0) * k, k, pair + (long)j * 2 * k, y + (long)2 * j * yStride + r, yStride, true, true);
+                }
+
+                p += 4;
+                continue;
             }
 
-            for (int r = tiled; r < r1; r++) yb[r] = kn.Dot(w.Row(r), _x!.Row(b), k);
+            bool first = 2 * p >= b0, second = 2 * p + 1 < b1;
+            for (int r = r0; r < quads; r += 4) X86.FloatChains.Rows4Pair(rows + (long)(r - r0) * k, k, pair, y + r, yStride, first, second);
+            for (int r = quads; r < r1; r++) X86.FloatChains.Row1Pair(rows + (long)(r - r0) * k, k, pair, y + r, yStride, first, second);
+            p++;
         }
     }
 
@@ -340,7 +415,18 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         public int YStride;
         public int FirstChunk;
         public int ChunkRows;
+
+        /// <summary>Rows per tile: 32, fewer where widened rows would outgrow L2.</summary>
+        public int RowTile;
+
+        /// <summary>Whether rows are tiled by four (up to the last multiple of four of a tile).</summary>
+        public bool Tiled;
+
+        /// <summary>Whether each row tile is widened to F32 for its tokens.</summary>
         public bool Widen;
+
+        /// <summary>Whether the tokens not alone in their sequence take <see cref="X86.FloatChains"/>.</summary>
+        public bool Chains;
         public Kernels Plain;
 
         /// <summary>The kernels for tokens on <see cref="MarkedPath"/>, or none (Dot null) where one path serves every token.</summary>
@@ -359,6 +445,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         NativeMemory.AlignedFree(_xWide);
         _xWide = null;
         _xWideFloats = 0;
+        NativeMemory.AlignedFree(_xPairs);
+        _xPairs = null;
+        _xPairsFloats = 0;
         for (int t = 0; t < _rowsWide.Length; t++)
         {
             NativeMemory.AlignedFree((void*)_rowsWide[t]);

@@ -4,13 +4,14 @@ using System.Runtime.Intrinsics;
 namespace Parley.Inference.Tensors;
 
 /// <summary>
-/// F32 and F16 row dots in the order of ggml_vec_dot_f32 and ggml_vec_dot_f16 (AVX-512 build), which
-/// llama.cpp runs for a product with a single activation row: llamafile's tinyBLAS, which takes the
-/// others, declines n &lt; 2. Four sixteen-lane FMA chains over steps of 64 values, added as (0 + 2) +
-/// (1 + 3), then _mm512_reduce_add_ps; the values past the last step of 64 follow one by one, for
-/// F32 with an FMA into the float sum (GCC contracts ggml's sumf += x·y), for F16 in double. The
-/// row dots keep the sixteen lanes as two 256-bit halves, which adds the same way; the four-row
-/// tiles use 512-bit vectors.
+/// F32, F16 and BF16 row dots in the order of ggml_vec_dot_f32, _f16 and _bf16, which llama.cpp runs
+/// for a product with a single activation row: llamafile's tinyBLAS, which takes the others, declines
+/// n &lt; 2. F32 and F16 as its AVX-512 build sums them: four sixteen-lane FMA chains over steps of 64
+/// values, added as (0 + 2) + (1 + 3), then _mm512_reduce_add_ps; the values past the last step of 64
+/// follow one by one, for F32 with an FMA into the float sum (GCC contracts ggml's sumf += x·y), for
+/// F16 in double. The row dots keep the sixteen lanes as two 256-bit halves, which adds the same way;
+/// the four-row tiles use 512-bit vectors. BF16 as its AVX2 build sums it (the build behind the BF16
+/// references): four eight-lane chains over steps of 32, (0 + 2) + (1 + 3), hsum_float_8, the rest in double.
 /// </summary>
 internal static unsafe class SingleTokenDot
 {
@@ -48,6 +49,68 @@ internal static unsafe class SingleTokenDot
         return Tail(x, y, np, k, Reduce(lo, hi));
     }
 
+    public static float BF16(byte* w, byte* a, int k)
+    {
+        ushort* x = (ushort*)w, y = (ushort*)a;
+        int np = k & ~31;
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int i = 0; i < np; i += 32)
+        {
+            c0 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(x + i)), Fp16.BF16ToFloat(Vector128.Load(y + i)), c0);
+            c1 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(x + i + 8)), Fp16.BF16ToFloat(Vector128.Load(y + i + 8)), c1);
+            c2 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(x + i + 16)), Fp16.BF16ToFloat(Vector128.Load(y + i + 16)), c2);
+            c3 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(x + i + 24)), Fp16.BF16ToFloat(Vector128.Load(y + i + 24)), c3);
+        }
+
+        return TailBF16(x, y, np, k, VecDot256.HorizontalSum((c0 + c2) + (c1 + c3)));
+    }
+
+    /// <summary>
+    /// Four rows against one token, y[r], each with <see cref="BF16"/>'s bits: two rows at a time (eight
+    /// chains fit sixteen registers), the token's values widened once per pair. Each pair requests
+    /// its rows' counterparts in the next tile (<see cref="X86.RowPrefetch"/>).
+    /// </summary>
+    public static void Rows4BF16(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    {
+        int span = (2 * wStride + (k >> 5) - 1) / Math.Max(1, k >> 5);
+        Rows2BF16((ushort*)w, (ushort*)(w + wStride), (ushort*)a, k, y, wStride, span);
+        Rows2BF16((ushort*)(w + 2 * wStride), (ushort*)(w + 3 * wStride), (ushort*)a, k, y + 2, wStride, span);
+    }
+
+    private static void Rows2BF16(ushort* w0, ushort* w1, ushort* x, int k, float* y, int wStride, int span)
+    {
+        int np = k & ~31;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (int i = 0; i < np; i += 32)
+        {
+            X86.RowPrefetch.Next4((byte*)w0, wStride, i >> 5, span);
+            var x0 = Fp16.BF16ToFloat(Vector128.Load(x + i));
+            var x1 = Fp16.BF16ToFloat(Vector128.Load(x + i + 8));
+            var x2 = Fp16.BF16ToFloat(Vector128.Load(x + i + 16));
+            var x3 = Fp16.BF16ToFloat(Vector128.Load(x + i + 24));
+            a0 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(w0 + i)), x0, a0);
+            a1 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(w0 + i + 8)), x1, a1);
+            a2 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(w0 + i + 16)), x2, a2);
+            a3 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(w0 + i + 24)), x3, a3);
+            b0 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(w1 + i)), x0, b0);
+            b1 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(w1 + i + 8)), x1, b1);
+            b2 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(w1 + i + 16)), x2, b2);
+            b3 = Vector256.FusedMultiplyAdd(Fp16.BF16ToFloat(Vector128.Load(w1 + i + 24)), x3, b3);
+        }
+
+        y[0] = TailBF16(w0, x, np, k, VecDot256.HorizontalSum((a0 + a2) + (a1 + a3)));
+        y[1] = TailBF16(w1, x, np, k, VecDot256.HorizontalSum((b0 + b2) + (b1 + b3)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float TailBF16(ushort* w, ushort* x, int np, int k, float reduced)
+    {
+        double sum = reduced;
+        for (int i = np; i < k; i++) sum += Fp16.BF16ToFloat(w[i]) * Fp16.BF16ToFloat(x[i]);
+        return (float)sum;
+    }
+
     /// <summary>Whether <see cref="Rows4F32"/> and <see cref="Rows4F16"/> run: their sixteen-lane chains need 512-bit vectors.</summary>
     public static bool TilesSupported => Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx2.IsSupported;
 
@@ -56,10 +119,11 @@ internal static unsafe class SingleTokenDot
     {
         float* x = (float*)a;
         float* w0 = (float*)w, w1 = (float*)(w + wStride), w2 = (float*)(w + 2 * wStride), w3 = (float*)(w + 3 * wStride);
-        int np = k & ~63;
+        int np = k & ~63, span = X86.RowPrefetch.Span(wStride, Math.Max(1, np >> 6));
         Chains4 c0 = default, c1 = default, c2 = default, c3 = default;
         for (int i = 0; i < np; i += 64)
         {
+            X86.RowPrefetch.Next4(w, wStride, i >> 6, span);
             Step(ref c0, w0 + i, x + i);
             Step(ref c1, w1 + i, x + i);
             Step(ref c2, w2 + i, x + i);
@@ -78,10 +142,11 @@ internal static unsafe class SingleTokenDot
     {
         ushort* x = (ushort*)a;
         ushort* w0 = (ushort*)w, w1 = (ushort*)(w + wStride), w2 = (ushort*)(w + 2 * wStride), w3 = (ushort*)(w + 3 * wStride);
-        int np = k & ~63;
+        int np = k & ~63, span = X86.RowPrefetch.Span(wStride, Math.Max(1, np >> 6));
         Chains4 c0 = default, c1 = default, c2 = default, c3 = default;
         for (int i = 0; i < np; i += 64)
         {
+            X86.RowPrefetch.Next4(w, wStride, i >> 6, span);
             var x0 = Fp16.ToFloat(Vector256.Load(x + i));
             var x1 = Fp16.ToFloat(Vector256.Load(x + i + 16));
             var x2 = Fp16.ToFloat(Vector256.Load(x + i + 32));

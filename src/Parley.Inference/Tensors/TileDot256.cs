@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Parley.Inference.Tensors;
 
 /// <summary>
-/// Matrix kernels for Q8_0 and Q4_0 weights on AVX-VNNI (and the F16 one in <see cref="TileDotF16"/>): four weight rows against four (or one)
+/// Matrix kernels for Q8_0 and Q4_0 weights on AVX-VNNI: four weight rows against four (or one)
 /// activation rows at a time, so each weight block is loaded and unpacked once for several tokens
 /// and each activation block once for several rows.
 /// The results are bit-identical to <see cref="VecDot256"/> (and so to ggml): VPDPBUSD wants an
@@ -26,11 +26,10 @@ internal static unsafe class TileDot256
     };
 
     /// <summary>Four weight rows against one activation row.</summary>
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get4x1(GgmlType type) => type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get4x1(GgmlType type) => !Supported ? null : type switch
     {
-        GgmlType.Q8_0 when Supported => &Rows4Tokens1<Q8_0Block>,
-        GgmlType.Q4_0 when Supported => &Rows4Tokens1<Q4_0Block>,
-        GgmlType.F16 when Fma.IsSupported => &TileDotF16.Rows4Tokens1,
+        GgmlType.Q8_0 => &Rows4Tokens1<Q8_0Block>,
+        GgmlType.Q4_0 => &Rows4Tokens1<Q4_0Block>,
         _ => null,
     };
 

@@ -18,6 +18,7 @@ internal static unsafe class VecDot256
         {
             GgmlType.F32 => &F32,
             GgmlType.F16 => &F16,
+            GgmlType.BF16 => &SingleTokenDot.BF16,
             GgmlType.Q4_0 => &Q4_0,
             GgmlType.Q8_0 => &Q8_0,
             GgmlType.Q5_0 => &X86.Block32Avx2.Dot<X86.Q5_0Block32>,

@@ -45,6 +45,40 @@ public static unsafe class VecDotScalar
         return s;
     }
 
+    /// <summary>
+    /// A float type's dot in tinyBLAS's order (<see cref="X86.FloatChains"/>): eight FMA chains, lane i
+    /// taking columns i, i + 8, …, then hsum_float_8. k must be a multiple of eight.
+    /// </summary>
+    internal static float FloatChains(GgmlType type, byte* w, byte* a, int k)
+    {
+        float X(byte* p, int i) => type switch
+        {
+            GgmlType.F16 => Fp16.ToFloat(((ushort*)p)[i]),
+            GgmlType.BF16 => Fp16.BF16ToFloat(((ushort*)p)[i]),
+            _ => ((float*)p)[i],
+        };
+
+        Span<float> lanes = stackalloc float[8];
+        for (int i = 0; i < k; i++) lanes[i % 8] = MathF.FusedMultiplyAdd(X(w, i), X(a, i), lanes[i % 8]);
+        float s0 = lanes[0] + lanes[4], s1 = lanes[1] + lanes[5], s2 = lanes[2] + lanes[6], s3 = lanes[3] + lanes[7];
+        return (s0 + s2) + (s1 + s3);
+    }
+
+    /// <summary><see cref="FloatChains"/> of a float type, as a row dot.</summary>
+    internal static delegate*<byte*, byte*, int, float> ChainsDot(GgmlType type) => type switch
+    {
+        GgmlType.F32 => &F32Chains,
+        GgmlType.F16 => &F16Chains,
+        GgmlType.BF16 => &BF16Chains,
+        _ => throw new NotSupportedException($"{type} is not a float type"),
+    };
+
+    private static float F32Chains(byte* w, byte* a, int k) => FloatChains(GgmlType.F32, w, a, k);
+
+    private static float F16Chains(byte* w, byte* a, int k) => FloatChains(GgmlType.F16, w, a, k);
+
+    private static float BF16Chains(byte* w, byte* a, int k) => FloatChains(GgmlType.BF16, w, a, k);
+
     private static float Half(byte* p) => Fp16.ToFloat(*(ushort*)p);
 
     private struct Q8Row(byte* row, int k)
