@@ -104,9 +104,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             k.Dot = WholeBlockOrder.RowDot(w.Type, _level);
             k.Tile4x4 = tiles ? WholeBlockOrder.Tile4x4(w.Type) : null;
             k.Tile4x1 = tiles ? WholeBlockOrder.Tile4x1(w.Type) : null;
-            k.Tile8x4 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x4(w.Type) : null;
-            k.Tile8x8 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x8(w.Type) : null;
-            k.Tile8x1 = _level >= KernelLevel.Vector512 ? WholeBlockOrder.Tile8x1(w.Type) : null;
+            k.Tile8x4 = tiles ? WholeBlockOrder.Tile8x4(w.Type, _level) : null;
+            k.Tile8x8 = tiles ? WholeBlockOrder.Tile8x8(w.Type, _level) : null;
+            k.Tile8x1 = tiles ? WholeBlockOrder.Tile8x1(w.Type, _level) : null;
         }
         else if (w.Type == GgmlType.Q4_K)
         {

@@ -45,35 +45,38 @@ internal static unsafe class WholeBlockOrder
         _ => level >= KernelLevel.Vector256 && TilesSupported ? &Q6_KWholeBlock.VectorDot : &Q6_KWholeBlock.Dot,
     };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4(GgmlType type) => !TilesSupported ? null : type switch
+    /// <summary>Q4_0 without AVX-VNNI: its eight-row tiles by maddubs (<see cref="X86.Q4_0WholeBlockAvx2"/>).</summary>
+    private static bool Q4_0Avx2(GgmlType type) => type == GgmlType.Q4_0 && !TilesSupported && X86.Q4_0WholeBlockAvx2.Supported;
+
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4(GgmlType type) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows4Tokens4 : !TilesSupported ? null : type switch
     {
         GgmlType.Q4_0 => &Rows4Tokens4<TileDot256.Q4_0Block>,
         GgmlType.Q8_0 => &Rows4Tokens4<TileDot256.Q8_0Block>,
         _ => &Q6_KWholeBlock.Rows4Tokens4,
     };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1(GgmlType type) => !TilesSupported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1(GgmlType type) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows4Tokens1 : !TilesSupported ? null : type switch
     {
         GgmlType.Q4_0 => &Rows4Tokens1<TileDot256.Q4_0Block>,
         GgmlType.Q8_0 => &Rows4Tokens1<TileDot256.Q8_0Block>,
         _ => &Q6_KWholeBlock.Rows4Tokens1,
     };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x1(GgmlType type) => !WholeBlockTiles512.Supported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x1(GgmlType type, KernelLevel level) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows8Tokens1 : level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
     {
         GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q4_0Block>,
         GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q8_0Block>,
         _ => null, // Q6_K: its 4×1 tile (which says why)
     };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4(GgmlType type) => !WholeBlockTiles512.Supported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4(GgmlType type, KernelLevel level) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows8Tokens4 : level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
     {
         GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q4_0Block>,
         GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q8_0Block>,
         _ => &Q6_KWholeBlock.Rows8Tokens4,
     };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8(GgmlType type) => !WholeBlockTiles512.Supported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8(GgmlType type, KernelLevel level) => level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
     {
         GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q4_0Block>,
         GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q8_0Block>,
