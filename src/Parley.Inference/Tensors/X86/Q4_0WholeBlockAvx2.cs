@@ -83,40 +83,34 @@ internal static unsafe class Q4_0WholeBlockAvx2
     }
 
     /// <summary>
-    /// Block <paramref name="wb"/> of eight rows as unsigned nibbles, transposed: a 4×4 transpose of
-    /// 32-bit lanes within each 128-bit lane (groups 0-3 low, 4-7 high) for rows 0-3 and rows 4-7, then
-    /// their 128-bit halves paired.
+    /// Block <paramref name="wb"/> of eight rows as unsigned nibbles, transposed. The stored bytes are
+    /// transposed before the nibbles are split: 32-bit lane g of a row's sixteen bytes holds quants
+    /// 4g..4g+3 in its low nibbles and 16+4g..16+4g+3 in its high ones, groups g and g + 4. Rows r and
+    /// r + 4 share a register (128-bit halves), so a 4×4 transpose of 32-bit lanes puts rows 0-7 in order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose(byte* wb, int s, out Groups g)
     {
-        Quarter(TileDot256.Q4_0Block.Unsigned(wb), TileDot256.Q4_0Block.Unsigned(wb + s),
-            TileDot256.Q4_0Block.Unsigned(wb + 2 * s), TileDot256.Q4_0Block.Unsigned(wb + 3 * s), out var u0, out var u1, out var u2, out var u3);
-        Quarter(TileDot256.Q4_0Block.Unsigned(wb + 4 * s), TileDot256.Q4_0Block.Unsigned(wb + 5 * s),
-            TileDot256.Q4_0Block.Unsigned(wb + 6 * s), TileDot256.Q4_0Block.Unsigned(wb + 7 * s), out var v0, out var v1, out var v2, out var v3);
-        g.G0 = Avx2.Permute2x128(u0, v0, 0x20).AsByte();
-        g.G4 = Avx2.Permute2x128(u0, v0, 0x31).AsByte();
-        g.G1 = Avx2.Permute2x128(u1, v1, 0x20).AsByte();
-        g.G5 = Avx2.Permute2x128(u1, v1, 0x31).AsByte();
-        g.G2 = Avx2.Permute2x128(u2, v2, 0x20).AsByte();
-        g.G6 = Avx2.Permute2x128(u2, v2, 0x31).AsByte();
-        g.G3 = Avx2.Permute2x128(u3, v3, 0x20).AsByte();
-        g.G7 = Avx2.Permute2x128(u3, v3, 0x31).AsByte();
+        var p0 = Vector256.Create(Vector128.Load(wb + 2), Vector128.Load(wb + 4 * s + 2)).AsInt32();
+        var p1 = Vector256.Create(Vector128.Load(wb + s + 2), Vector128.Load(wb + 5 * s + 2)).AsInt32();
+        var p2 = Vector256.Create(Vector128.Load(wb + 2 * s + 2), Vector128.Load(wb + 6 * s + 2)).AsInt32();
+        var p3 = Vector256.Create(Vector128.Load(wb + 3 * s + 2), Vector128.Load(wb + 7 * s + 2)).AsInt32();
+        var t0 = Avx2.UnpackLow(p0, p1).AsInt64();
+        var t1 = Avx2.UnpackHigh(p0, p1).AsInt64();
+        var t2 = Avx2.UnpackLow(p2, p3).AsInt64();
+        var t3 = Avx2.UnpackHigh(p2, p3).AsInt64();
+        var mask = Vector256.Create((byte)0x0F);
+        Split(Avx2.UnpackLow(t0, t2).AsByte(), mask, out g.G0, out g.G4);
+        Split(Avx2.UnpackHigh(t0, t2).AsByte(), mask, out g.G1, out g.G5);
+        Split(Avx2.UnpackLow(t1, t3).AsByte(), mask, out g.G2, out g.G6);
+        Split(Avx2.UnpackHigh(t1, t3).AsByte(), mask, out g.G3, out g.G7);
     }
 
-    /// <summary>Four rows' groups: u{g}, per 128-bit lane, group g (low) and g + 4 (high) of rows 0-3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Quarter(Vector256<byte> r0, Vector256<byte> r1, Vector256<byte> r2, Vector256<byte> r3,
-        out Vector256<long> u0, out Vector256<long> u1, out Vector256<long> u2, out Vector256<long> u3)
+    private static void Split(Vector256<byte> raw, Vector256<byte> mask, out Vector256<byte> low, out Vector256<byte> high)
     {
-        var t0 = Avx2.UnpackLow(r0.AsInt32(), r1.AsInt32()).AsInt64();
-        var t1 = Avx2.UnpackHigh(r0.AsInt32(), r1.AsInt32()).AsInt64();
-        var t2 = Avx2.UnpackLow(r2.AsInt32(), r3.AsInt32()).AsInt64();
-        var t3 = Avx2.UnpackHigh(r2.AsInt32(), r3.AsInt32()).AsInt64();
-        u0 = Avx2.UnpackLow(t0, t2);
-        u1 = Avx2.UnpackHigh(t0, t2);
-        u2 = Avx2.UnpackLow(t1, t3);
-        u3 = Avx2.UnpackHigh(t1, t3);
+        low = raw & mask;
+        high = (raw.AsUInt16() >>> 4).AsByte() & mask;
     }
 
     /// <summary>The eight rows' integer dots of block <paramref name="b"/> with one token, less the bias the unsigned nibbles add (8 · the block's activation sum).</summary>
