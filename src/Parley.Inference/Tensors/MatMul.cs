@@ -65,7 +65,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         {
             var part = Prepare(products[i], x, chunks, anyPlain: alone < x.Count, anyAlone: alone > 0);
             wideTokens |= part.Widen && part.WideSingle;
-            pairs |= part.Widen && part.Chains;
+            pairs |= part.Widen && part.Chains && alone < x.Count;
             chunks += (part.W.Rows + part.ChunkRows - 1) / part.ChunkRows;
             _parts[i] = part;
         }
