@@ -201,7 +201,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         if (rowMajor)
         {
             Ensure(ref _xWide, ref _xWideFloats, (long)x.Count * k);
-            for (int b = 0; b < x.Count; b++) Fp16.ToFloat(new ReadOnlySpan<ushort>(x.Row(b), k), new Span<float>(_xWide + (long)b * k, k));
+            X86.FloatChains.Widen(GgmlType.F16, x.Row(0), x.Stride, x.Count, k, _xWide);
         }
 
         if (pairs)

@@ -72,7 +72,7 @@ internal static unsafe class SingleTokenDot
     /// </summary>
     public static void Rows4BF16(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
     {
-        int span = (2 * wStride + (k >> 5) - 1) / Math.Max(1, k >> 5);
+        int span = X86.RowPrefetch.SpanOf(2 * wStride, k >> 5);
         Rows2BF16((ushort*)w, (ushort*)(w + wStride), (ushort*)a, k, y, wStride, span);
         Rows2BF16((ushort*)(w + 2 * wStride), (ushort*)(w + 3 * wStride), (ushort*)a, k, y + 2, wStride, span);
     }
@@ -84,7 +84,7 @@ internal static unsafe class SingleTokenDot
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         for (int i = 0; i < np; i += 32)
         {
-            X86.RowPrefetch.Next4((byte*)w0, wStride, i >> 5, span);
+            X86.RowPrefetch.Slice((byte*)w0 + 4 * wStride, i >> 5, span);
             var x0 = Fp16.BF16ToFloat(Vector128.Load(x + i));
             var x1 = Fp16.BF16ToFloat(Vector128.Load(x + i + 8));
             var x2 = Fp16.BF16ToFloat(Vector128.Load(x + i + 16));
@@ -119,7 +119,7 @@ internal static unsafe class SingleTokenDot
     {
         float* x = (float*)a;
         float* w0 = (float*)w, w1 = (float*)(w + wStride), w2 = (float*)(w + 2 * wStride), w3 = (float*)(w + 3 * wStride);
-        int np = k & ~63, span = X86.RowPrefetch.Span(wStride, Math.Max(1, np >> 6));
+        int np = k & ~63, span = X86.RowPrefetch.Span(wStride, np >> 6);
         Chains4 c0 = default, c1 = default, c2 = default, c3 = default;
         for (int i = 0; i < np; i += 64)
         {
@@ -142,7 +142,7 @@ internal static unsafe class SingleTokenDot
     {
         ushort* x = (ushort*)a;
         ushort* w0 = (ushort*)w, w1 = (ushort*)(w + wStride), w2 = (ushort*)(w + 2 * wStride), w3 = (ushort*)(w + 3 * wStride);
-        int np = k & ~63, span = X86.RowPrefetch.Span(wStride, Math.Max(1, np >> 6));
+        int np = k & ~63, span = X86.RowPrefetch.Span(wStride, np >> 6);
         Chains4 c0 = default, c1 = default, c2 = default, c3 = default;
         for (int i = 0; i < np; i += 64)
         {

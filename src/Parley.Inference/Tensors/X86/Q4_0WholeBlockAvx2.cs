@@ -23,12 +23,12 @@ internal static unsafe class Q4_0WholeBlockAvx2
     public static void Rows8Tokens1(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
     {
         int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
-        int span = (8 * wStride + nb - 1) / nb;
+        int span = RowPrefetch.SpanOf(8 * wStride, nb);
         byte* next = w + 8 * wStride;
         var c = Vector256<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
-            for (int o = 0; o < span; o += 64) Sse.Prefetch0(next + b * span + o);
+            RowPrefetch.Slice(next, b, span);
             byte* wb = w + b * BlockBytes;
             Transpose(wb, wStride, out var g);
             c = Step(c, Sums(in g, a, qo, nb, b), TileDot256.Scales8(wb, wStride), a, b);

@@ -13,13 +13,20 @@ namespace Parley.Inference.Tensors.X86;
 internal static unsafe class RowPrefetch
 {
     /// <summary>The bytes of the next tile to request per block of this one.</summary>
-    public static int Span(int rowBytes, int blocks) => (4 * rowBytes + blocks - 1) / blocks;
+    public static int Span(int rowBytes, int blocks) => SpanOf(4 * rowBytes, blocks);
+
+    /// <summary>The bytes to request per block for <paramref name="bytes"/> spread over <paramref name="blocks"/> blocks.</summary>
+    public static int SpanOf(int bytes, int blocks) => (bytes + blocks - 1) / Math.Max(1, blocks);
 
     /// <summary>Requests slice <paramref name="block"/> of the four rows after the tile at <paramref name="tile"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Next4(byte* tile, int rowBytes, int block, int span)
+    public static void Next4(byte* tile, int rowBytes, int block, int span) => Slice(tile + 4 * rowBytes, block, span);
+
+    /// <summary>Requests slice <paramref name="block"/>, <paramref name="span"/> bytes long, of what starts at <paramref name="next"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Slice(byte* next, int block, int span)
     {
-        byte* next = tile + 4 * rowBytes + block * span;
+        next += block * span;
         for (int o = 0; o < span; o += 64) Sse.Prefetch0(next + o);
     }
 }
