@@ -187,7 +187,7 @@ internal static unsafe class Q4_KHeader
 
     /// <summary>The eight 32-value sums of a token's super-block, from its sixteen 16-value sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<short> BsumPairs(short* bsums) => Ssse3.HorizontalAdd(Vector128.Load(bsums), Vector128.Load(bsums + 8));
+    internal static Vector128<short> BsumPairs(short* bsums) => Ssse3.HorizontalAdd(Vector128.Load(bsums), Vector128.Load(bsums + 8));
 }
 
 /// <summary>What the kernels of <see cref="Q4_KHeader"/> need of a vector width: a super-block's integer dots.</summary>
