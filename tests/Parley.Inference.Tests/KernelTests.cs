@@ -231,7 +231,7 @@ public unsafe class KernelTests
     }
 
     /// <summary>
-    /// The Q4_K kernels of each vector level (row dot, 4×1, 4×4, and AVX-512's 8×4) give the scalar reference's bits for
+    /// The Q4_K kernels of each vector level (row dot, 4×1, 4×4, and AVX-512's 8×4 and 8×8) give the scalar reference's bits for
     /// every (row, token), over two super-blocks: each adds a super-block's whole integer sums with one
     /// FMA, so neither the kernel's shape nor its vector width shows in the result, and a token's
     /// numbers do not depend on the batch around it. The gemm-order tiles give their own reference's.
@@ -256,28 +256,41 @@ public unsafe class KernelTests
 
         var r = new Random(91);
         int stride = ActivationLayout.RowStride(DotType.Q8K, K);
-        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)(4 * stride), 64);
-        float* tile = stackalloc float[16], gemm = stackalloc float[16], column = stackalloc float[4], wide = stackalloc float[32], wideGemm = stackalloc float[32];
+        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)(8 * stride), 64);
+        float* tile = stackalloc float[16], gemm = stackalloc float[16], column = stackalloc float[4], wide = stackalloc float[64], wideGemm = stackalloc float[64];
         try
         {
             for (int trial = 0; trial < 40; trial++)
             {
                 var w = Enumerable.Range(0, 8).SelectMany(_ => RandomRow(GgmlType.Q4_K, r)).ToArray();
                 int rowBytes = w.Length / 8;
-                for (int t = 0; t < 4; t++) ActivationQuantizer.QuantizeRow(DotType.Q8K, RandomActivations(r), act + t * stride);
+                for (int t = 0; t < 8; t++) ActivationQuantizer.QuantizeRow(DotType.Q8K, RandomActivations(r), act + t * stride);
                 fixed (byte* wp = w)
                 {
                     if (Tensors.X86.Q4_KRows8Avx512.Supported)
                     {
-                        Tensors.X86.Q4_KRows8Avx512.Rows8Tokens4<Tensors.X86.GemvOrder>(wp, rowBytes, act, stride, K, wide, 8);
-                        Tensors.X86.Q4_KRows8Avx512.Rows8Tokens4<Tensors.X86.GemmOrder>(wp, rowBytes, act, stride, K, wideGemm, 8);
-                        for (int t = 0; t < 4; t++)
+                        // The 8×8 tile over all eight tokens, then the 8×4 over the first four.
+                        foreach (int tokens in new[] { 8, 4 })
                         {
-                            for (int row = 0; row < 8; row++)
+                            if (tokens == 8)
                             {
-                                byte* wr = wp + row * rowBytes, at = act + t * stride;
-                                Assert.Equal(VecDotScalar.Dot(GgmlType.Q4_K, wr, at, K), wide[t * 8 + row]);
-                                Assert.Equal(VecDotScalar.Q4_KGemm(wr, at, K), wideGemm[t * 8 + row]);
+                                Tensors.X86.Q4_KRows8Avx512.Rows8Tokens8<Tensors.X86.GemvOrder>(wp, rowBytes, act, stride, K, wide, 8);
+                                Tensors.X86.Q4_KRows8Avx512.Rows8Tokens8<Tensors.X86.GemmOrder>(wp, rowBytes, act, stride, K, wideGemm, 8);
+                            }
+                            else
+                            {
+                                Tensors.X86.Q4_KRows8Avx512.Rows8Tokens4<Tensors.X86.GemvOrder>(wp, rowBytes, act, stride, K, wide, 8);
+                                Tensors.X86.Q4_KRows8Avx512.Rows8Tokens4<Tensors.X86.GemmOrder>(wp, rowBytes, act, stride, K, wideGemm, 8);
+                            }
+
+                            for (int t = 0; t < tokens; t++)
+                            {
+                                for (int row = 0; row < 8; row++)
+                                {
+                                    byte* wr = wp + row * rowBytes, at = act + t * stride;
+                                    Assert.Equal(VecDotScalar.Dot(GgmlType.Q4_K, wr, at, K), wide[t * 8 + row]);
+                                    Assert.Equal(VecDotScalar.Q4_KGemm(wr, at, K), wideGemm[t * 8 + row]);
+                                }
                             }
                         }
                     }

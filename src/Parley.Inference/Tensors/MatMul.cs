@@ -115,6 +115,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
             k.Tile4x1 = !tiles ? null : wide ? &X86.Q4_KHeader.Rows4Tokens1<X86.Q4_KAvx512> : &X86.Q4_KHeader.Rows4Tokens1<X86.Q4_KAvx2>;
             bool rows8 = wide && X86.Q4_KRows8Avx512.Supported;
             k.Tile8x4 = rows8 ? &X86.Q4_KRows8Avx512.Rows8Tokens4<X86.GemvOrder> : null;
+            k.Tile8x8 = rows8 ? &X86.Q4_KRows8Avx512.Rows8Tokens8<X86.GemvOrder> : null;
             if (w.Rows % 8 == 0)
             {
                 // The matrices llama.cpp repacks: its gemm takes a sequence's tokens four at a time.
@@ -124,6 +125,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
                     Dot = &VecDotScalar.Q4_KGemm,
                     Tile4x4 = !tiles ? null : wide ? &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx512, X86.GemmOrder> : &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx2, X86.GemmOrder>,
                     Tile8x4 = rows8 ? &X86.Q4_KRows8Avx512.Rows8Tokens4<X86.GemmOrder> : null,
+                    Tile8x8 = rows8 ? &X86.Q4_KRows8Avx512.Rows8Tokens8<X86.GemmOrder> : null,
                 };
             }
         }

@@ -23,30 +23,56 @@ internal static unsafe class Q4_KRows8Avx512
     // an involution, so the same indices put results back in row order. The index vectors below spell it out.
 
     /// <summary>Eight rows against four tokens in <typeparamref name="TO"/>'s order.</summary>
-    public static void Rows8Tokens4<TO>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) where TO : struct, IQ4KOrder
+    public static void Rows8Tokens4<TO>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) where TO : struct, IQ4KOrder =>
+        Rows8<TO, FourTokens>(w, wStride, a, aStride, k, y, yStride);
+
+    /// <summary>Eight rows against eight tokens in <typeparamref name="TO"/>'s order: the transposed rows serve twice the tokens.</summary>
+    public static void Rows8Tokens8<TO>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) where TO : struct, IQ4KOrder =>
+        Rows8<TO, EightTokens>(w, wStride, a, aStride, k, y, yStride);
+
+    /// <summary>Eight rows against four or eight tokens (<typeparamref name="TN"/>); the second four's code folds away for four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows8<TO, TN>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+        where TO : struct, IQ4KOrder where TN : struct, ITokenCount
     {
         int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
+        bool eight = TN.Eight;
         byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
-        // Float lanes: token 0 (or 2) rows in lane order, then token 1 (or 3); d and dmin from [d0, dmin0, d1, …].
+        byte* a4 = a + 4 * aStride, a5 = a + 5 * aStride, a6 = a + 6 * aStride, a7 = a + 7 * aStride;
+        // Float lanes: token 0 (2, 4, 6) rows in lane order, then token 1 (3, 5, 7); d and dmin from [d0, dmin0, d1, …].
         var dIndex = Vector512.Create(0, 4, 2, 6, 8, 12, 10, 14, 0, 4, 2, 6, 8, 12, 10, 14);
         var dminIndex = Vector512.Create(1, 5, 3, 7, 9, 13, 11, 15, 1, 5, 3, 7, 9, 13, 11, 15);
+        var first = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        var second = Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
         // Scale words: lane group i (four words) takes its row r's scale s, word 8r + s of [rows 0-3 | rows 4-7].
         var scaleIndex = Vector512.Create((short)0, 0, 0, 0, 16, 16, 16, 16, 8, 8, 8, 8, 24, 24, 24, 24,
             32, 32, 32, 32, 48, 48, 48, 48, 40, 40, 40, 40, 56, 56, 56, 56);
         Vector512<float> f01 = default, f23 = default, m01 = default, m23 = default;
+        Vector512<float> f45 = default, f67 = default, m45 = default, m67 = default;
         for (int b = 0; b < nb; b++, w += Q4_KHeader.Bytes)
         {
             sbyte* x0 = (sbyte*)(a0 + qo) + 256 * b, x1 = (sbyte*)(a1 + qo) + 256 * b, x2 = (sbyte*)(a2 + qo) + 256 * b, x3 = (sbyte*)(a3 + qo) + 256 * b;
+            sbyte* x4 = (sbyte*)(a4 + qo) + 256 * b, x5 = (sbyte*)(a5 + qo) + 256 * b, x6 = (sbyte*)(a6 + qo) + 256 * b, x7 = (sbyte*)(a7 + qo) + 256 * b;
             Words(w, wStride, out var scalesLo, out var minsLo);
             Words(w + 4 * wStride, wStride, out var scalesHi, out var minsHi);
             var dd = Halves8(w, wStride);
-            var dx = Vector128.Create(((float*)a0)[b], ((float*)a1)[b], ((float*)a2)[b], ((float*)a3)[b]).ToVector256Unsafe().ToVector512Unsafe();
-            var dx01 = Avx512F.PermuteVar16x32(dx, Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-            var dx23 = Avx512F.PermuteVar16x32(dx, Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
             var d = Avx512F.PermuteVar16x32(dd, dIndex);
+            var dx = Vector128.Create(((float*)a0)[b], ((float*)a1)[b], ((float*)a2)[b], ((float*)a3)[b]).ToVector256Unsafe().ToVector512Unsafe();
+            var dx01 = Avx512F.PermuteVar16x32(dx, first);
+            var dx23 = Avx512F.PermuteVar16x32(dx, second);
             var sd01 = d * dx01;
             var sd23 = d * dx23;
-            Vector512<int> i0 = default, i1 = default, i2 = default, i3 = default;
+            Vector512<float> dx45 = default, dx67 = default, sd45 = default, sd67 = default;
+            if (eight)
+            {
+                dx = Vector128.Create(((float*)a4)[b], ((float*)a5)[b], ((float*)a6)[b], ((float*)a7)[b]).ToVector256Unsafe().ToVector512Unsafe();
+                dx45 = Avx512F.PermuteVar16x32(dx, first);
+                dx67 = Avx512F.PermuteVar16x32(dx, second);
+                sd45 = d * dx45;
+                sd67 = d * dx67;
+            }
+
+            Vector512<int> i0 = default, i1 = default, i2 = default, i3 = default, i4 = default, i5 = default, i6 = default, i7 = default;
             for (int j = 0; j < 4; j++)
             {
                 Transpose(w + 16 + 32 * j, wStride, out var q0, out var q1, out var q2, out var q3);
@@ -66,26 +92,65 @@ internal static unsafe class Q4_KRows8Avx512
                 i1 += SubBlocks(l0, l1, l2, l3, h0, h1, h2, h3, sLo, sHi, x1 + at);
                 i2 += SubBlocks(l0, l1, l2, l3, h0, h1, h2, h3, sLo, sHi, x2 + at);
                 i3 += SubBlocks(l0, l1, l2, l3, h0, h1, h2, h3, sLo, sHi, x3 + at);
+                if (eight)
+                {
+                    i4 += SubBlocks(l0, l1, l2, l3, h0, h1, h2, h3, sLo, sHi, x4 + at);
+                    i5 += SubBlocks(l0, l1, l2, l3, h0, h1, h2, h3, sLo, sHi, x5 + at);
+                    i6 += SubBlocks(l0, l1, l2, l3, h0, h1, h2, h3, sLo, sHi, x6 + at);
+                    i7 += SubBlocks(l0, l1, l2, l3, h0, h1, h2, h3, sLo, sHi, x7 + at);
+                }
+
                 if (!TO.PerPair) continue;
-                f01 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(PairSums(i0, i1)), sd01, f01);
-                f23 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(PairSums(i2, i3)), sd23, f23);
+                f01 = Step(f01, i0, i1, sd01);
+                f23 = Step(f23, i2, i3, sd23);
                 i0 = i1 = i2 = i3 = default;
+                if (!eight) continue;
+                f45 = Step(f45, i4, i5, sd45);
+                f67 = Step(f67, i6, i7, sd67);
+                i4 = i5 = i6 = i7 = default;
             }
 
             if (!TO.PerPair)
             {
-                f01 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(PairSums(i0, i1)), sd01, f01);
-                f23 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(PairSums(i2, i3)), sd23, f23);
+                f01 = Step(f01, i0, i1, sd01);
+                f23 = Step(f23, i2, i3, sd23);
+                if (eight)
+                {
+                    f45 = Step(f45, i4, i5, sd45);
+                    f67 = Step(f67, i6, i7, sd67);
+                }
             }
 
             var dmin = Avx512F.PermuteVar16x32(dd, dminIndex);
-            m01 = MinSteps<TO>(m01, minsLo, minsHi, (short*)(a0 + 4 * nb) + 16 * b, (short*)(a1 + 4 * nb) + 16 * b, dmin * dx01);
-            m23 = MinSteps<TO>(m23, minsLo, minsHi, (short*)(a2 + 4 * nb) + 16 * b, (short*)(a3 + 4 * nb) + 16 * b, dmin * dx23);
+            m01 = MinSteps<TO>(m01, minsLo, minsHi, Bsums(a0, nb, b), Bsums(a1, nb, b), dmin * dx01);
+            m23 = MinSteps<TO>(m23, minsLo, minsHi, Bsums(a2, nb, b), Bsums(a3, nb, b), dmin * dx23);
+            if (eight)
+            {
+                m45 = MinSteps<TO>(m45, minsLo, minsHi, Bsums(a4, nb, b), Bsums(a5, nb, b), dmin * dx45);
+                m67 = MinSteps<TO>(m67, minsLo, minsHi, Bsums(a6, nb, b), Bsums(a7, nb, b), dmin * dx67);
+            }
         }
 
+        Store(y, yStride, f01 - m01, f23 - m23);
+        if (eight) Store(y + 4 * yStride, yStride, f45 - m45, f67 - m67);
+    }
+
+    /// <summary>A token's sixteen 16-value sums of super-block <paramref name="b"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static short* Bsums(byte* token, int nb, int b) => (short*)(token + 4 * nb) + 16 * b;
+
+    /// <summary>Two tokens' super-block (or pair of sub-blocks) sums added to <paramref name="acc"/> by <paramref name="scale"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Step(Vector512<float> acc, Vector512<int> t, Vector512<int> u, Vector512<float> scale) =>
+        Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(PairSums(t, u)), scale, acc);
+
+    /// <summary>Four tokens' rows, from [token 0 | token 1] and [token 2 | token 3] in lane order, stored in row order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* y, int yStride, Vector512<float> v01, Vector512<float> v23)
+    {
         var back = Vector512.Create(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
-        var t01 = Avx512F.PermuteVar16x32(f01 - m01, back);
-        var t23 = Avx512F.PermuteVar16x32(f23 - m23, back);
+        var t01 = Avx512F.PermuteVar16x32(v01, back);
+        var t23 = Avx512F.PermuteVar16x32(v23, back);
         t01.GetLower().Store(y);
         t01.GetUpper().Store(y + yStride);
         t23.GetLower().Store(y + 2 * yStride);
@@ -100,16 +165,16 @@ internal static unsafe class Q4_KRows8Avx512
     private static Vector512<int> SubBlocks(Vector512<byte> l0, Vector512<byte> l1, Vector512<byte> l2, Vector512<byte> l3,
         Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3, Vector512<short> sLo, Vector512<short> sHi, sbyte* x)
     {
-        var lo = Avx512BW.MultiplyAddAdjacent(l0, Eight(x)) + Avx512BW.MultiplyAddAdjacent(l1, Eight(x + 8))
-            + (Avx512BW.MultiplyAddAdjacent(l2, Eight(x + 16)) + Avx512BW.MultiplyAddAdjacent(l3, Eight(x + 24)));
-        var hi = Avx512BW.MultiplyAddAdjacent(h0, Eight(x + 32)) + Avx512BW.MultiplyAddAdjacent(h1, Eight(x + 40))
-            + (Avx512BW.MultiplyAddAdjacent(h2, Eight(x + 48)) + Avx512BW.MultiplyAddAdjacent(h3, Eight(x + 56)));
+        var lo = Avx512BW.MultiplyAddAdjacent(l0, Broadcast8(x)) + Avx512BW.MultiplyAddAdjacent(l1, Broadcast8(x + 8))
+            + (Avx512BW.MultiplyAddAdjacent(l2, Broadcast8(x + 16)) + Avx512BW.MultiplyAddAdjacent(l3, Broadcast8(x + 24)));
+        var hi = Avx512BW.MultiplyAddAdjacent(h0, Broadcast8(x + 32)) + Avx512BW.MultiplyAddAdjacent(h1, Broadcast8(x + 40))
+            + (Avx512BW.MultiplyAddAdjacent(h2, Broadcast8(x + 48)) + Avx512BW.MultiplyAddAdjacent(h3, Broadcast8(x + 56)));
         return Avx512BW.MultiplyAddAdjacent(lo, sLo) + Avx512BW.MultiplyAddAdjacent(hi, sHi);
     }
 
     /// <summary>Eight activations in every 64-bit lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<sbyte> Eight(sbyte* x) => Vector512.Create(*(long*)x).AsSByte();
+    private static Vector512<sbyte> Broadcast8(sbyte* x) => Vector512.Create(*(long*)x).AsSByte();
 
     /// <summary>
     /// A 32-byte run of eight rows as four vectors, the q-th holding bytes 8q..8q+7 of every row
@@ -196,4 +261,20 @@ internal static unsafe class Q4_KRows8Avx512
         acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p2), scale, acc);
         return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p3), scale, acc);
     }
+}
+
+/// <summary>How many tokens a kernel takes: four, or eight.</summary>
+internal interface ITokenCount
+{
+    static abstract bool Eight { get; }
+}
+
+internal readonly struct FourTokens : ITokenCount
+{
+    public static bool Eight => false;
+}
+
+internal readonly struct EightTokens : ITokenCount
+{
+    public static bool Eight => true;
 }
