@@ -43,7 +43,7 @@ dotnet test Parley.slnx -c Release -m:1 --logger "trx;LogFilePrefix=parley" --re
 # test without AVX-512 and AVX-VNNI (as on most AVX2 CPUs), the kernel tests without AVX2 (the
 # scalar kernels, which ARM runs).
 engine=tests/Parley.Inference.Tests
-DOTNET_EnableAVX512F=0 DOTNET_EnableAVXVNNI=0 dotnet test "$engine" -c Release --no-build \
+DOTNET_EnableAVX512=0 DOTNET_EnableAVXVNNI=0 dotnet test "$engine" -c Release --no-build \
   --logger "trx;LogFilePrefix=engine-avx2" --results-directory "$results" || status=$?
 DOTNET_EnableAVX2=0 dotnet test "$engine" -c Release --no-build --filter "FullyQualifiedName~KernelTests" \
   --logger "trx;LogFilePrefix=engine-scalar" --results-directory "$results" || status=$?

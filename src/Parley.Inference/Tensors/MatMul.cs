@@ -111,7 +111,8 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         else if (w.Type == GgmlType.Q4_K)
         {
             bool wide = _level == KernelLevel.Vector512;
-            k.Tile4x4 = !tiles ? null : wide ? &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx512, X86.GemvOrder> : &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx2, X86.GemvOrder>;
+            bool rows4 = tiles && X86.Q4_KRows4Avx2.Supported;
+            k.Tile4x4 = rows4 ? &X86.Q4_KRows4Avx2.Rows4Tokens4<X86.GemvOrder> : null;
             k.Tile4x1 = !tiles ? null : wide ? &X86.Q4_KHeader.Rows4Tokens1<X86.Q4_KAvx512> : &X86.Q4_KHeader.Rows4Tokens1<X86.Q4_KAvx2>;
             bool rows8 = wide && X86.Q4_KRows8Avx512.Supported;
             k.Tile8x4 = rows8 ? &X86.Q4_KRows8Avx512.Rows8Tokens4<X86.GemvOrder> : null;
@@ -123,7 +124,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
                 part.Marked = new Kernels
                 {
                     Dot = &VecDotScalar.Q4_KGemm,
-                    Tile4x4 = !tiles ? null : wide ? &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx512, X86.GemmOrder> : &X86.Q4_KHeader.Rows4Tokens4<X86.Q4_KAvx2, X86.GemmOrder>,
+                    Tile4x4 = rows4 ? &X86.Q4_KRows4Avx2.Rows4Tokens4<X86.GemmOrder> : null,
                     Tile8x4 = rows8 ? &X86.Q4_KRows8Avx512.Rows8Tokens4<X86.GemmOrder> : null,
                     Tile8x8 = rows8 ? &X86.Q4_KRows8Avx512.Rows8Tokens8<X86.GemmOrder> : null,
                 };

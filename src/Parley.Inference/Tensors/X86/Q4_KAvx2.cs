@@ -57,34 +57,6 @@ internal readonly unsafe struct Q4_KAvx2 : IQ4KBlocks
         return sum + PairLanes(lo, hi, Scale(scales, 6), Scale(scales, 7), x + 192);
     }
 
-    /// <summary>
-    /// One row's super-block against four tokens, unpacked once, added to <paramref name="acc"/> (tokens
-    /// in lanes) by <paramref name="scale"/>: in one step of the whole integer dots, or in the gemm
-    /// order one per pair of sub-blocks.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Block4<TO>(Vector128<float> acc, byte* w, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, Vector128<float> scale)
-        where TO : struct, IQ4KOrder
-    {
-        var scales = Widen(ScalesMins(w));
-        Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default;
-        for (int j = 0; j < 4; j++)
-        {
-            Nibbles(w, j, out var lo, out var hi);
-            var sLo = Scale(scales, 2 * j);
-            var sHi = Scale(scales, 2 * j + 1);
-            l0 += PairLanes(lo, hi, sLo, sHi, x0 + 64 * j);
-            l1 += PairLanes(lo, hi, sLo, sHi, x1 + 64 * j);
-            l2 += PairLanes(lo, hi, sLo, sHi, x2 + 64 * j);
-            l3 += PairLanes(lo, hi, sLo, sHi, x3 + 64 * j);
-            if (!TO.PerPair) continue;
-            acc = Step(acc, VecDot256.RowSums(l0, l1, l2, l3), scale);
-            l0 = l1 = l2 = l3 = default;
-        }
-
-        return TO.PerPair ? acc : Step(acc, VecDot256.RowSums(l0, l1, l2, l3), scale);
-    }
-
     /// <summary>One row's super-block against one token: its integer dot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int BlockSum(byte* w, sbyte* x) => Vector256.Sum(BlockLanes(w, Widen(ScalesMins(w)), x));

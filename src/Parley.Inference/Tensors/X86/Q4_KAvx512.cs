@@ -49,33 +49,6 @@ internal readonly unsafe struct Q4_KAvx512 : IQ4KBlocks
             + Lanes(Quants(w, 2), PairScales(scales, 2), x + 128) + Lanes(Quants(w, 3), PairScales(scales, 3), x + 192);
     }
 
-    /// <summary>
-    /// One row's super-block against four tokens, unpacked once, added to <paramref name="acc"/> (tokens
-    /// in lanes) by <paramref name="scale"/>: in one step of the whole integer dots, or in the gemm
-    /// order one per pair of sub-blocks.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Block4<TO>(Vector128<float> acc, byte* w, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, Vector128<float> scale)
-        where TO : struct, IQ4KOrder
-    {
-        var scales = Widen(ScalesMins(w));
-        Vector512<int> l0 = default, l1 = default, l2 = default, l3 = default;
-        for (int j = 0; j < 4; j++)
-        {
-            var q = Quants(w, j);
-            var s = PairScales(scales, j);
-            l0 += Lanes(q, s, x0 + 64 * j);
-            l1 += Lanes(q, s, x1 + 64 * j);
-            l2 += Lanes(q, s, x2 + 64 * j);
-            l3 += Lanes(q, s, x3 + 64 * j);
-            if (!TO.PerPair) continue;
-            acc = Step(acc, Sums(l0, l1, l2, l3), scale);
-            l0 = l1 = l2 = l3 = default;
-        }
-
-        return TO.PerPair ? acc : Step(acc, Sums(l0, l1, l2, l3), scale);
-    }
-
     /// <summary>The whole sums of four vectors of sixteen int32 lanes (integers: any order is exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> Sums(Vector512<int> v0, Vector512<int> v1, Vector512<int> v2, Vector512<int> v3) =>
