@@ -131,28 +131,26 @@ public unsafe class KernelTests
     }
 
     /// <summary>
-    /// Q6_K's AVX2 and VNNI kernels (row dot and two-row, four-token tile) must give the bits of the
-    /// scalar reference for every (row, token), not just come near them: each sums the lanes of the
-    /// llama.cpp build behind ../shared/reference, whose −32 offset comes off per block from the
-    /// activations' sixteen-value sums. ggml's AVX2 kernel (the offset quant by quant) differs in
-    /// about one result in three here.
+    /// Q6_K's kernels (row dot, 4×1 and 4×4 with ggml's lanes summed to each super-block's integer,
+    /// AVX-512's two-rows-per-vector 4×1, and its 8×4 and 8×8 with rows side by side) give the bits of the whole-block reference
+    /// for every (row, token): the integers are exact, each super-block takes one FMA. Zero
+    /// super-blocks and two blocks per row count too.
     /// </summary>
     [Fact]
     public void Q6KKernelsGiveTheScalarReferencesBits()
     {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
-        bool vnni = System.Runtime.Intrinsics.X86.AvxVnni.IsSupported;
         var r = new Random(61);
         int stride = ActivationLayout.RowStride(DotType.Q8K, K);
-        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)(4 * stride), 64);
-        float* avx2 = stackalloc float[8], vnniTile = stackalloc float[8];
+        byte* act = (byte*)NativeMemory.AlignedAlloc((nuint)(8 * stride), 64);
+        float* tile = stackalloc float[64], column = stackalloc float[4];
         try
         {
-            for (int trial = 0; trial < 50; trial++)
+            for (int trial = 0; trial < 30; trial++)
             {
-                var w = RandomRow(GgmlType.Q6_K, r).Concat(RandomRow(GgmlType.Q6_K, r)).ToArray();
-                int rowBytes = w.Length / 2;
-                for (int t = 0; t < 4; t++)
+                var w = Enumerable.Range(0, 8).SelectMany(_ => RandomRow(GgmlType.Q6_K, r)).ToArray();
+                int rowBytes = w.Length / 8;
+                for (int t = 0; t < 8; t++)
                 {
                     var x = RandomActivations(r);
                     if ((trial + t) % 10 == 0) Array.Clear(x, 0, 256); // an all-zero super-block
@@ -161,17 +159,41 @@ public unsafe class KernelTests
 
                 fixed (byte* wp = w)
                 {
-                    TileDotK256.Q6KRows2Tokens4<VecDotK256.Q6Avx2Lanes>(wp, rowBytes, act, stride, K, avx2, 2);
-                    if (vnni) TileDotK256.Q6KRows2Tokens4<VecDotK256.Q6VnniLanes>(wp, rowBytes, act, stride, K, vnniTile, 2);
-                    for (int i = 0; i < 8; i++)
+                    byte* w0 = wp;
+                    float Reference(int row, int t) => Q6_KWholeBlock.Dot(w0 + row * rowBytes, act + t * stride, K);
+                    Assert.Equal(Reference(0, 0), VecDotScalar.Dot(GgmlType.Q6_K, wp, act, K));
+                    for (int t = 0; t < 4; t++)
                     {
-                        byte* row = wp + i % 2 * rowBytes, a = act + i / 2 * stride;
-                        int reference = BitConverter.SingleToInt32Bits(VecDotScalar.Dot(GgmlType.Q6_K, row, a, K));
-                        Assert.Equal(reference, BitConverter.SingleToInt32Bits(avx2[i]));
-                        Assert.Equal(reference, BitConverter.SingleToInt32Bits(VecDotK256.Q6Dot<VecDotK256.Q6Avx2Lanes>(row, a, K)));
-                        if (!vnni) continue;
-                        Assert.Equal(reference, BitConverter.SingleToInt32Bits(vnniTile[i]));
-                        Assert.Equal(reference, BitConverter.SingleToInt32Bits(VecDotK256.Q6Dot<VecDotK256.Q6VnniLanes>(row, a, K)));
+                        Q6_KWholeBlock.Rows4Tokens1(wp, rowBytes, act + t * stride, 0, K, column, 0);
+                        for (int row = 0; row < 4; row++)
+                        {
+                            Assert.Equal(Reference(row, t), column[row]);
+                            Assert.Equal(Reference(row, t), Q6_KWholeBlock.VectorDot(wp + row * rowBytes, act + t * stride, K));
+                        }
+                    }
+
+                    Q6_KWholeBlock.Rows4Tokens4(wp, rowBytes, act, stride, K, tile, 4);
+                    for (int t = 0; t < 4; t++)
+                    {
+                        for (int row = 0; row < 4; row++) Assert.Equal(Reference(row, t), tile[t * 4 + row]);
+                    }
+
+                    if (!Tensors.X86.Q6_KRows8Avx512.Supported) continue;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        Tensors.X86.Q6_KAvx512.Rows4Tokens1(wp, rowBytes, act + t * stride, 0, K, column, 0);
+                        for (int row = 0; row < 4; row++) Assert.Equal(Reference(row, t), column[row]);
+                    }
+
+
+                    foreach (int tokens in new[] { 8, 4 })
+                    {
+                        if (tokens == 8) Tensors.X86.Q6_KRows8Avx512.Rows8Tokens8(wp, rowBytes, act, stride, K, tile, 8);
+                        else Tensors.X86.Q6_KRows8Avx512.Rows8Tokens4(wp, rowBytes, act, stride, K, tile, 8);
+                        for (int t = 0; t < tokens; t++)
+                        {
+                            for (int row = 0; row < 8; row++) Assert.Equal(Reference(row, t), tile[t * 8 + row]);
+                        }
                     }
                 }
             }
@@ -183,13 +205,12 @@ public unsafe class KernelTests
     }
 
     /// <summary>
-    /// Q5_K and Q6_K products in a layer are llama.cpp's to the bit, so every kernel (row dots at every
-    /// level, the 4×4 and 4×1 tiles) must give the scalar reference's bits, over two super-blocks so
-    /// that their accumulation counts too (Q5_K's mins take an FMA, as GCC compiles ggml's).
+    /// Q5_K products in a layer are llama.cpp's to the bit, so every kernel (row dots at every level,
+    /// the 4×4 and 4×1 tiles) must give the scalar reference's bits, over two super-blocks so that
+    /// their accumulation counts too (Q5_K's mins take an FMA, as GCC compiles ggml's).
     /// </summary>
     [Theory]
     [InlineData(GgmlType.Q5_K)]
-    [InlineData(GgmlType.Q6_K)]
     public void KQuantKernelsGiveTheScalarReferencesBits(GgmlType type)
     {
         if (KernelLevels.Best < KernelLevel.Vector256) return;
@@ -603,21 +624,21 @@ public unsafe class KernelTests
     }
 
     /// <summary>
-    /// Q8_0 and Q6_K logits take the whole-block order at every level where the CPU has AVX-VNNI,
-    /// exactly the bits of its scalar reference (and Q8_0 and Q6_K products in a layer ggml's,
-    /// <see cref="MatMulMatchesRowByRowDots"/>); without it they keep ggml's order and its row dots.
+    /// Q8_0 logits take the whole-block order at every level where the CPU has AVX-VNNI, exactly the
+    /// bits of its scalar reference (and Q8_0 products in a layer ggml's, <see cref="MatMulMatchesRowByRowDots"/>);
+    /// without it they keep ggml's order and its row dots. Q6_K takes the whole-block order everywhere.
     /// 37 rows: after the 8-row tiles, a 4-row tile and a row dot.
     /// </summary>
     [Theory]
     [InlineData(GgmlType.Q8_0)]
     [InlineData(GgmlType.Q6_K)]
     public void LogitsFollowTheWholeBlockOrder(GgmlType type) =>
-        AssertMatMulGives(type, rows: 37, seed: 13, level => WholeBlockOrder.TilesSupported
+        AssertMatMulGives(type, rows: 37, seed: 13, level => WholeBlockOrder.TilesSupported || type == GgmlType.Q6_K
             ? (nint)WholeBlockOrder.RowDot(type, KernelLevel.Scalar) : (nint)VecDot.Get(type, level), logits: true);
 
     /// <summary>
     /// The whole-block order's vectorized row dots (AVX2 alone for Q4_0 and Q8_0, which CPUs without
-    /// AVX-VNNI use for every row; VNNI lanes for Q6_K) give exactly their scalar reference's bits.
+    /// AVX-VNNI use for every row; ggml's lanes summed for Q6_K) give exactly their scalar reference's bits.
     /// </summary>
     [Theory]
     [InlineData(GgmlType.Q4_0)]
@@ -625,7 +646,7 @@ public unsafe class KernelTests
     [InlineData(GgmlType.Q6_K)]
     public void WholeBlockRowDotsMatchTheScalarReference(GgmlType type)
     {
-        if (KernelLevels.Best < KernelLevel.Vector256 || (type == GgmlType.Q6_K && !WholeBlockOrder.TilesSupported)) return;
+        if (KernelLevels.Best < KernelLevel.Vector256) return;
         var r = new Random(23);
         var x = new float[K];
         using var act = new ActivationBuffer();

@@ -103,7 +103,7 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         {
             k.Dot = WholeBlockOrder.RowDot(w.Type, _level);
             k.Tile4x4 = tiles ? WholeBlockOrder.Tile4x4(w.Type) : null;
-            k.Tile4x1 = tiles ? WholeBlockOrder.Tile4x1(w.Type) : null;
+            k.Tile4x1 = tiles ? WholeBlockOrder.Tile4x1(w.Type, _level) : null;
             k.Tile8x4 = tiles ? WholeBlockOrder.Tile8x4(w.Type, _level) : null;
             k.Tile8x8 = tiles ? WholeBlockOrder.Tile8x8(w.Type, _level) : null;
             k.Tile8x1 = tiles ? WholeBlockOrder.Tile8x1(w.Type, _level) : null;
@@ -167,12 +167,6 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         {
             k.Tile4x4 = TileDotK256.Get4x4(w.Type);
             k.Tile4x1 = TileDotK256.Get4x1(w.Type);
-            if (w.Type == GgmlType.Q6_K && _level == KernelLevel.Vector512 && X86.Q6_KAvx512.Supported)
-            {
-                k.Tile4x4 = &X86.Q6_KAvx512.Rows4Tokens4;
-                k.Tile4x1 = &X86.Q6_KAvx512.Rows4Tokens1;
-            }
-
             if (k.Tile4x4 == null)
             {
                 k.Tile4x4 = X86.Block32Kernels.Tile4x4(w.Type, _level);

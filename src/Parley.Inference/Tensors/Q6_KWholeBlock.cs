@@ -5,12 +5,12 @@ using System.Runtime.Intrinsics.X86;
 namespace Parley.Inference.Tensors;
 
 /// <summary>
-/// Q6_K logits in <see cref="WholeBlockOrder"/>: each super-block's whole integer dot,
+/// Q6_K in <see cref="WholeBlockOrder"/>, every product: each super-block's whole integer dot,
 /// Σ scale·Σ (q − 32)·x over its sixteen sub-blocks (exact, as ggml sums it too), converted once and
 /// added with one FMA by d_w·d_x. ggml instead converts eight partial lanes per super-block; the
-/// logits may take either order (<see cref="WholeBlockOrder"/> says why), and this one lets eight rows
-/// share each VPDPBUSD. The output matrix of most K-quant and Q4_0 files is Q6_K, so this is most of
-/// their batched decode step. Every kernel here gives the bits of <see cref="Dot"/>.
+/// whole integer meets the reference bounds as well and lets eight rows share each multiply: with
+/// AVX-VNNI the VPDPBUSD tiles here, without it <see cref="X86.Q6_KRows8Avx512"/>'s maddubs ones. Every
+/// kernel gives the bits of <see cref="Dot"/>.
 /// </summary>
 internal static unsafe class Q6_KWholeBlock
 {
@@ -41,7 +41,7 @@ internal static unsafe class Q6_KWholeBlock
         return (v < 2 ? ql & 0xF : ql >> 4) | ((w[128 + 32 * j + l] >> (2 * v)) & 3) << 4;
     }
 
-    /// <summary>One row, vectorized: ggml's VNNI lanes (<see cref="VecDotK256"/>), summed to the block's integer first.</summary>
+    /// <summary>One row, vectorized: ggml's lanes (<see cref="VecDotK256"/>), summed to the block's integer first.</summary>
     public static float VectorDot(byte* w, byte* a, int k)
     {
         int nb = k / 256;
@@ -64,8 +64,10 @@ internal static unsafe class Q6_KWholeBlock
     {
         int nb = k / 256;
         var c = Vector128<float>.Zero;
+        int span = X86.RowPrefetch.Span(wStride, nb);
         for (int b = 0; b < nb; b++)
         {
+            X86.RowPrefetch.Next4(w, wStride, b, span);
             byte* w0 = w + b * BlockBytes, w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
             var sums = VecDot256.RowSums(Lanes(w0, a, k, b), Lanes(w1, a, k, b), Lanes(w2, a, k, b), Lanes(w3, a, k, b));
             var dw = TileDot256.Scales(w0 + DOffset, w1 + DOffset, w2 + DOffset, w3 + DOffset).GetLower();
@@ -75,13 +77,64 @@ internal static unsafe class Q6_KWholeBlock
         c.Store(y);
     }
 
-    /// <summary>Four rows against four tokens (rows the eight-row tiles leave over).</summary>
+    /// <summary>Four rows against four tokens: two rows at a time, each half block's quants and scales unpacked once for the four tokens.</summary>
     public static void Rows4Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
     {
-        for (int t = 0; t < 4; t++) Rows4Tokens1(w, wStride, a + t * aStride, 0, k, y + t * yStride, 0);
+        if (AvxVnni.IsSupported)
+        {
+            Rows2Tokens4<VecDotK256.Q6VnniLanes>(w, wStride, a, aStride, k, y, yStride);
+            Rows2Tokens4<VecDotK256.Q6VnniLanes>(w + 2 * wStride, wStride, a, aStride, k, y + 2, yStride);
+        }
+        else
+        {
+            Rows2Tokens4<VecDotK256.Q6Avx2Lanes>(w, wStride, a, aStride, k, y, yStride);
+            Rows2Tokens4<VecDotK256.Q6Avx2Lanes>(w + 2 * wStride, wStride, a, aStride, k, y + 2, yStride);
+        }
     }
 
-    /// <summary>Block <paramref name="b"/> (at <paramref name="w"/>) against the activations as eight exact int32 lanes (<see cref="VecDotK256.Q6Dot{TL}"/>'s).</summary>
+    private static void Rows2Tokens4<TL>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+        where TL : struct, VecDotK256.IQ6Lanes
+    {
+        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
+        byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
+        Vector128<float> c0 = default, c1 = default; // rows 0 and 1, tokens in lanes
+        for (int b = 0; b < nb; b++)
+        {
+            byte* w0 = w + BlockBytes * b, w1 = w0 + wStride;
+            short* b0 = (short*)(a0 + 4 * nb) + 16 * b, b1 = (short*)(a1 + 4 * nb) + 16 * b, b2 = (short*)(a2 + 4 * nb) + 16 * b, b3 = (short*)(a3 + 4 * nb) + 16 * b;
+            Vector256<int> s00 = -VecDotK256.Q6Offsets(w0, b0), s01 = -VecDotK256.Q6Offsets(w0, b1), s02 = -VecDotK256.Q6Offsets(w0, b2), s03 = -VecDotK256.Q6Offsets(w0, b3);
+            Vector256<int> s10 = -VecDotK256.Q6Offsets(w1, b0), s11 = -VecDotK256.Q6Offsets(w1, b1), s12 = -VecDotK256.Q6Offsets(w1, b2), s13 = -VecDotK256.Q6Offsets(w1, b3);
+            for (int j = 0; j < 2; j++)
+            {
+                VecDotK256.Q6Quants(w0, j, out var q00, out var q10, out var q20, out var q30);
+                TL.Scales(w0, j, out var sa0, out var sb0, out var sc0, out var sd0);
+                VecDotK256.Q6Quants(w1, j, out var q01, out var q11, out var q21, out var q31);
+                TL.Scales(w1, j, out var sa1, out var sb1, out var sc1, out var sd1);
+                int at = 256 * b + 128 * j;
+                sbyte* y0 = (sbyte*)(a0 + qo) + at, y1 = (sbyte*)(a1 + qo) + at, y2 = (sbyte*)(a2 + qo) + at, y3 = (sbyte*)(a3 + qo) + at;
+                s00 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y0);
+                s10 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y0);
+                s01 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y1);
+                s11 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y1);
+                s02 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y2);
+                s12 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y2);
+                s03 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y3);
+                s13 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y3);
+            }
+
+            var dx = Vector128.Create(((float*)a0)[b], ((float*)a1)[b], ((float*)a2)[b], ((float*)a3)[b]);
+            c0 = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(VecDot256.RowSums(s00, s01, s02, s03)), Vector128.Create(Fp16.ToFloat(*(ushort*)(w0 + DOffset))) * dx, c0);
+            c1 = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(VecDot256.RowSums(s10, s11, s12, s13)), Vector128.Create(Fp16.ToFloat(*(ushort*)(w1 + DOffset))) * dx, c1);
+        }
+
+        for (int t = 0; t < 4; t++)
+        {
+            y[t * yStride] = c0.GetElement(t);
+            y[t * yStride + 1] = c1.GetElement(t);
+        }
+    }
+
+    /// <summary>Block <paramref name="b"/> (at <paramref name="w"/>) against the activations as eight exact int32 lanes (VNNI's where the CPU has it, else maddubs and madd).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Lanes(byte* w, byte* a, int k, int b)
     {
@@ -90,8 +143,16 @@ internal static unsafe class Q6_KWholeBlock
         for (int j = 0; j < 2; j++)
         {
             VecDotK256.Q6Quants(w, j, out var q0, out var q1, out var q2, out var q3);
-            VecDotK256.Q6VnniLanes.Scales(w, j, out var s0, out var s1, out var s2, out var s3);
-            sumi += VecDotK256.Q6VnniLanes.Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + 256 * b + 128 * j);
+            if (AvxVnni.IsSupported)
+            {
+                VecDotK256.Q6VnniLanes.Scales(w, j, out var s0, out var s1, out var s2, out var s3);
+                sumi += VecDotK256.Q6VnniLanes.Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + 256 * b + 128 * j);
+            }
+            else
+            {
+                VecDotK256.Q6Avx2Lanes.Scales(w, j, out var s0, out var s1, out var s2, out var s3);
+                sumi += VecDotK256.Q6Avx2Lanes.Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + 256 * b + 128 * j);
+            }
         }
 
         return sumi;

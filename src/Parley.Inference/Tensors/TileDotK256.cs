@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Parley.Inference.Tensors;
 
 /// <summary>
-/// Matrix kernels for Q5_K and Q6_K weights against Q8_K activations: each (row, token) result is
+/// Matrix kernels for Q5_K weights against Q8_K activations: each (row, token) result is
 /// computed with exactly the operations of <see cref="VecDotK256"/> (so the bits are ggml's), but a
 /// weight block's scales are decoded and its quants unpacked once for four tokens, and a token's
 /// activations are loaded once for two rows. Four rows are done as two pairs, which keeps the
@@ -16,7 +16,6 @@ internal static unsafe class TileDotK256
         !Avx2.IsSupported || !Fma.IsSupported ? null : type switch
         {
             GgmlType.Q5_K => &Rows4Tokens4<Q5K>,
-            GgmlType.Q6_K => &Rows4Tokens4<Q6K>,
             _ => null,
         };
 
@@ -25,7 +24,6 @@ internal static unsafe class TileDotK256
         !Avx2.IsSupported || !Fma.IsSupported ? null : type switch
         {
             GgmlType.Q5_K => &Rows4Tokens1<Q5K>,
-            GgmlType.Q6_K => &Rows4Tokens1<Q6K>,
             _ => null,
         };
 
@@ -44,17 +42,6 @@ internal static unsafe class TileDotK256
         public static int Bytes => 176;
         public static float Dot(byte* w, byte* a, int k) => VecDotK256.Q5_K(w, a, k);
         public static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride) => Q5Rows2Tokens4<Q5K>(w, wStride, a, aStride, k, y, yStride);
-    }
-
-    private readonly struct Q6K : IKBlock
-    {
-        public static int Bytes => 210;
-        public static float Dot(byte* w, byte* a, int k) => VecDotK256.Q6_K(w, a, k);
-        public static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-        {
-            if (AvxVnni.IsSupported) Q6KRows2Tokens4<VecDotK256.Q6VnniLanes>(w, wStride, a, aStride, k, y, yStride);
-            else Q6KRows2Tokens4<VecDotK256.Q6Avx2Lanes>(w, wStride, a, aStride, k, y, yStride);
-        }
     }
 
     private static void Rows4Tokens1<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
@@ -213,62 +200,5 @@ internal static unsafe class TileDotK256
         y[2 * yStride + 1] = VecDot256.HorizontalSum(acc12) + summs12;
         y[3 * yStride + 0] = VecDot256.HorizontalSum(acc03) + summs03;
         y[3 * yStride + 1] = VecDot256.HorizontalSum(acc13) + summs13;
-    }
-
-    /// <summary>
-    /// Two Q6_K rows against four tokens, every lane as <see cref="VecDotK256.Q6Dot{TL}"/> fills it:
-    /// each half block's quants and scales are unpacked once for the four tokens.
-    /// </summary>
-    internal static void Q6KRows2Tokens4<TL>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-        where TL : struct, VecDotK256.IQ6Lanes
-    {
-        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
-        byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
-        Vector256<float> acc00 = default, acc01 = default, acc02 = default, acc03 = default;
-        Vector256<float> acc10 = default, acc11 = default, acc12 = default, acc13 = default;
-        for (int b = 0; b < nb; b++)
-        {
-            byte* w0 = w + 210 * b, w1 = w0 + wStride;
-            short* b0 = (short*)(a0 + 4 * nb) + 16 * b, b1 = (short*)(a1 + 4 * nb) + 16 * b, b2 = (short*)(a2 + 4 * nb) + 16 * b, b3 = (short*)(a3 + 4 * nb) + 16 * b;
-            Vector256<int> s00 = -VecDotK256.Q6Offsets(w0, b0), s01 = -VecDotK256.Q6Offsets(w0, b1), s02 = -VecDotK256.Q6Offsets(w0, b2), s03 = -VecDotK256.Q6Offsets(w0, b3);
-            Vector256<int> s10 = -VecDotK256.Q6Offsets(w1, b0), s11 = -VecDotK256.Q6Offsets(w1, b1), s12 = -VecDotK256.Q6Offsets(w1, b2), s13 = -VecDotK256.Q6Offsets(w1, b3);
-            for (int j = 0; j < 2; j++)
-            {
-                VecDotK256.Q6Quants(w0, j, out var q00, out var q10, out var q20, out var q30);
-                TL.Scales(w0, j, out var sa0, out var sb0, out var sc0, out var sd0);
-                VecDotK256.Q6Quants(w1, j, out var q01, out var q11, out var q21, out var q31);
-                TL.Scales(w1, j, out var sa1, out var sb1, out var sc1, out var sd1);
-                int at = 256 * b + 128 * j;
-                sbyte* y0 = (sbyte*)(a0 + qo) + at, y1 = (sbyte*)(a1 + qo) + at, y2 = (sbyte*)(a2 + qo) + at, y3 = (sbyte*)(a3 + qo) + at;
-                s00 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y0);
-                s10 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y0);
-                s01 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y1);
-                s11 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y1);
-                s02 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y2);
-                s12 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y2);
-                s03 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y3);
-                s13 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y3);
-            }
-
-            float d0 = Fp16.ToFloat(*(ushort*)(w0 + 208)), d1 = Fp16.ToFloat(*(ushort*)(w1 + 208));
-            float e0 = ((float*)a0)[b], e1 = ((float*)a1)[b], e2 = ((float*)a2)[b], e3 = ((float*)a3)[b];
-            acc00 = Fma.MultiplyAdd(Vector256.Create(e0 * d0), Avx.ConvertToVector256Single(s00), acc00);
-            acc01 = Fma.MultiplyAdd(Vector256.Create(e1 * d0), Avx.ConvertToVector256Single(s01), acc01);
-            acc02 = Fma.MultiplyAdd(Vector256.Create(e2 * d0), Avx.ConvertToVector256Single(s02), acc02);
-            acc03 = Fma.MultiplyAdd(Vector256.Create(e3 * d0), Avx.ConvertToVector256Single(s03), acc03);
-            acc10 = Fma.MultiplyAdd(Vector256.Create(e0 * d1), Avx.ConvertToVector256Single(s10), acc10);
-            acc11 = Fma.MultiplyAdd(Vector256.Create(e1 * d1), Avx.ConvertToVector256Single(s11), acc11);
-            acc12 = Fma.MultiplyAdd(Vector256.Create(e2 * d1), Avx.ConvertToVector256Single(s12), acc12);
-            acc13 = Fma.MultiplyAdd(Vector256.Create(e3 * d1), Avx.ConvertToVector256Single(s13), acc13);
-        }
-
-        y[0] = VecDot256.HorizontalSum(acc00);
-        y[1] = VecDot256.HorizontalSum(acc10);
-        y[yStride] = VecDot256.HorizontalSum(acc01);
-        y[yStride + 1] = VecDot256.HorizontalSum(acc11);
-        y[2 * yStride] = VecDot256.HorizontalSum(acc02);
-        y[2 * yStride + 1] = VecDot256.HorizontalSum(acc12);
-        y[3 * yStride] = VecDot256.HorizontalSum(acc03);
-        y[3 * yStride + 1] = VecDot256.HorizontalSum(acc13);
     }
 }

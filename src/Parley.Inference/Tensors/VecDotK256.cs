@@ -6,8 +6,8 @@ namespace Parley.Inference.Tensors;
 
 /// <summary>
 /// AVX2 dot products of the K-quants against Q8_K activations, ported operation for operation from
-/// ggml's kernels so that every int32 lane, and so every float sum, comes out the same (Q6_K's lanes
-/// are those of the build that made the reference outputs; <see cref="Q6Dot{TL}"/> says how they differ).
+/// ggml's kernels so that every int32 lane, and so every float sum, comes out the same (Q6_K sums its
+/// lanes to the super-block's whole integer instead, <see cref="Q6_KWholeBlock"/>).
 /// </summary>
 internal static unsafe class VecDotK256
 {
@@ -30,42 +30,9 @@ internal static unsafe class VecDotK256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<sbyte> HalvesShuffle(int i) => Vector128.Create((sbyte)(2 * i)) + Vector128.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, (sbyte)1);
 
-    /// <summary>Q6_K, summed with VNNI where the CPU has it (the JIT keeps only one branch).</summary>
+    /// <summary>Q6_K: each super-block's whole integer, one FMA (<see cref="Q6_KWholeBlock"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Q6_K(byte* w, byte* a, int k) => AvxVnni.IsSupported ? Q6Dot<Q6VnniLanes>(w, a, k) : Q6Dot<Q6Avx2Lanes>(w, a, k);
-
-    /// <summary>
-    /// Q6_K block (210 bytes): ql[128] low nibbles, qh[64] two high bits each, 16 int8 scales, half d.
-    /// Per 128 values: four vectors of 6-bit quants taken unsigned (0..63), each int32 lane gathering
-    /// Σ scale·q·y over its four bytes of every vector (<typeparamref name="TL"/> says how); the
-    /// offset of −32 per quant comes off once per super-block (<see cref="Q6Offsets"/>), then one FMA
-    /// by d. These are the lanes of the llama.cpp build that made ../shared/reference: ggml's AVX2
-    /// kernel subtracts the offset quant by quant instead, which spreads the same integer total over
-    /// the lanes differently and moved half the logits by one or two roundings.
-    /// </summary>
-    internal static float Q6Dot<TL>(byte* w, byte* a, int k) where TL : struct, IQ6Lanes
-    {
-        int nb = k / 256;
-        float* yd = (float*)a;
-        short* bsums = (short*)(a + 4 * nb);
-        sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
-        var acc = Vector256<float>.Zero;
-        for (int b = 0; b < nb; b++, w += 210)
-        {
-            float d = yd[b] * Fp16.ToFloat(*(ushort*)(w + 208));
-            var sumi = -Q6Offsets(w, bsums + 16 * b);
-            for (int j = 0; j < 2; j++)
-            {
-                Q6Quants(w, j, out var q0, out var q1, out var q2, out var q3);
-                TL.Scales(w, j, out var s0, out var s1, out var s2, out var s3);
-                sumi += TL.Lanes(q0, q1, q2, q3, s0, s1, s2, s3, qs + 256 * b + 128 * j);
-            }
-
-            acc = Fma.MultiplyAdd(Vector256.Create(d), Avx.ConvertToVector256Single(sumi), acc);
-        }
-
-        return VecDot256.HorizontalSum(acc);
-    }
+    internal static float Q6_K(byte* w, byte* a, int k) => Q6_KWholeBlock.VectorDot(w, a, k);
 
     /// <summary>
     /// A block's −32 offset as the lanes carry it: lane m holds 32·(scale·bsum) of its sixteen-value

@@ -3,8 +3,9 @@ namespace Parley.Inference.Tensors;
 /// <summary>
 /// Scalar dot products of one weight row with one activation row in its dot type: the reference
 /// that every SIMD path is tested against. Integer sums are exact; floats are combined per block
-/// as ggml's generic code does, except Q5_K and Q6_K, whose scalar dots sum the vector kernels'
-/// lanes and so give their bits, and Q4_K, which takes llama.cpp's repacked order at every level.
+/// as ggml's generic code does, except Q5_K, whose scalar dot sums the vector kernels' lanes and so
+/// gives their bits, and Q4_K and Q6_K, whose super-blocks' whole integer sums each take one FMA at
+/// every level (llama.cpp's repacked order for Q4_K; <see cref="Q6_KWholeBlock"/>).
 /// </summary>
 public static unsafe class VecDotScalar
 {
@@ -20,7 +21,7 @@ public static unsafe class VecDotScalar
         GgmlType.Q8_0 => Q8_0(w, a, k),
         GgmlType.Q4_K => Q4_K(w, a, k),
         GgmlType.Q5_K => Q5_K(w, a, k),
-        GgmlType.Q6_K => Q6_K(w, a, k),
+        GgmlType.Q6_K => Q6_KWholeBlock.Dot(w, a, k),
         _ => throw new NotSupportedException($"no dot product for {type}"),
     };
 
@@ -278,48 +279,4 @@ public static unsafe class VecDotScalar
         return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + summs;
     }
 
-    /// <summary>
-    /// Q6_K in the eight lanes of the vector kernels (<see cref="VecDotK256.Q6Dot{TL}"/>), so bit for
-    /// bit their result: value l of each 32-value vector goes to lane l/4, the −32 offset comes off
-    /// lane m as 32·(scale·bsum) of sixteen-value groups 2m and 2m+1, one FMA by d per block, and the
-    /// lanes add up as hsum_float_8 does.
-    /// </summary>
-    private static float Q6_K(byte* w, byte* a, int k)
-    {
-        var y = new Q8KRow(a, k);
-        var acc = stackalloc float[8];
-        var lanes = stackalloc int[8];
-        for (int i = 0; i < 8; i++) acc[i] = 0;
-        for (int b = 0; b < k / 256; b++, w += 210)
-        {
-            byte* ql = w;
-            byte* qh = w + 128;
-            sbyte* sc = (sbyte*)(w + 192);
-            sbyte* q8 = y.Qs + b * 256;
-            short* bs = y.BSums + 16 * b;
-            for (int m = 0; m < 8; m++) lanes[m] = -32 * (sc[2 * m] * bs[2 * m] + sc[2 * m + 1] * bs[2 * m + 1]);
-            for (int n = 0; n < 2; n++)
-            {
-                for (int l = 0; l < 32; l++)
-                {
-                    int s = l / 16;
-                    int q1 = (ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4);
-                    int q2 = (ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4);
-                    int q3 = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
-                    int q4 = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
-                    lanes[l / 4] += sc[s] * q1 * q8[l] + sc[s + 2] * q2 * q8[l + 32] + sc[s + 4] * q3 * q8[l + 64] + sc[s + 6] * q4 * q8[l + 96];
-                }
-
-                ql += 64;
-                qh += 32;
-                sc += 8;
-                q8 += 128;
-            }
-
-            float d = y.D[b] * Half(w + 208);
-            for (int m = 0; m < 8; m++) acc[m] = MathF.FusedMultiplyAdd(d, lanes[m], acc[m]);
-        }
-
-        return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-    }
 }

@@ -14,24 +14,24 @@ namespace Parley.Inference.Tensors;
 /// <list type="bullet">
 /// <item>Q4_0 matrices whose row count is a multiple of eight, because llama.cpp repacks them on
 /// every AVX2 or better CPU (ggml_gemv/gemm_q4_0_8x8_q8_0), so their results are its;</item>
-/// <item>Q8_0 and Q6_K matrices whose products are the logits: nothing is quantized after them, so
+/// <item>Q6_K matrices, all of them: the whole integer meets the reference bounds as ggml's eight
+/// lanes do, and lets rows side by side share each multiply (<see cref="Q6_KWholeBlock"/>);</item>
+/// <item>Q8_0 matrices whose products are the logits: nothing is quantized after them, so
 /// the order moves a logit by float rounding only (at most 6e-6 from llama.cpp's on the Q8_0 test
-/// models; the K-quant files' agreement is unchanged), where in a layer the same difference crosses
-/// activation-rounding boundaries downstream and moved Q8_0 logits by up to 0.07. With a small
-/// model's large vocabulary the logits are most of a decode step, and this order's tiles are faster:
-/// Q8_0 8×8 1.45× the ggml-order 8×4; Q6_K (<see cref="Q6_KWholeBlock"/>) 8×8 1.8× and 4×1 1.45× its
-/// ggml-order 4×4 and 4×1.</item>
+/// models), where in a layer the same difference crosses activation-rounding boundaries downstream
+/// and moved Q8_0 logits by up to 0.07. With a small model's large vocabulary the logits are most of
+/// a decode step, and this order's tiles are faster: Q8_0 8×8 1.45× the ggml-order 8×4.</item>
 /// </list>
 /// </summary>
 internal static unsafe class WholeBlockOrder
 {
     /// <summary>
     /// Whether a product of <paramref name="w"/> follows this order; <paramref name="logits"/>: whether
-    /// it gives the logits. Logits take it only for speed, so only where its vector kernels run (AVX-VNNI):
-    /// elsewhere ggml's order has the faster row dots.
+    /// it gives the logits. Q8_0 logits take it only for speed, so only where its vector kernels run
+    /// (AVX-VNNI): elsewhere ggml's order has the faster row dots.
     /// </summary>
     public static bool Applies(WeightMatrix w, bool logits) =>
-        (w.Type == GgmlType.Q4_0 && w.Rows % 8 == 0) || (w.Type is GgmlType.Q8_0 or GgmlType.Q6_K && logits && TilesSupported);
+        (w.Type == GgmlType.Q4_0 && w.Rows % 8 == 0) || w.Type == GgmlType.Q6_K || (w.Type == GgmlType.Q8_0 && logits && TilesSupported);
 
     public static bool TilesSupported => TileDot256.Supported;
 
@@ -42,20 +42,28 @@ internal static unsafe class WholeBlockOrder
         (GgmlType.Q4_0, false) => &Dot<TileDot256.Q4_0Block>,
         (GgmlType.Q8_0, true) => &VectorDot<TileDot256.Q8_0Block>,
         (GgmlType.Q8_0, false) => &Dot<TileDot256.Q8_0Block>,
-        _ => level >= KernelLevel.Vector256 && TilesSupported ? &Q6_KWholeBlock.VectorDot : &Q6_KWholeBlock.Dot,
+        _ => level >= KernelLevel.Vector256 && Avx2.IsSupported && Fma.IsSupported ? &Q6_KWholeBlock.VectorDot : &Q6_KWholeBlock.Dot,
     };
+
+    /// <summary>Q6_K on AVX-512 without AVX-VNNI: its eight-row tiles by maddubs (<see cref="X86.Q6_KRows8Avx512"/>).</summary>
+    private static bool Q6_KMaddubs(GgmlType type, KernelLevel level) =>
+        type == GgmlType.Q6_K && !TilesSupported && level >= KernelLevel.Vector512 && X86.Q6_KRows8Avx512.Supported;
 
     /// <summary>Q4_0 without AVX-VNNI: its eight-row tiles by maddubs (<see cref="X86.Q4_0WholeBlockAvx2"/>).</summary>
     private static bool Q4_0Avx2(GgmlType type) => type == GgmlType.Q4_0 && !TilesSupported && X86.Q4_0WholeBlockAvx2.Supported;
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4(GgmlType type) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows4Tokens4 : !TilesSupported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4(GgmlType type) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows4Tokens4
+        : type == GgmlType.Q6_K ? (Avx2.IsSupported && Fma.IsSupported ? &Q6_KWholeBlock.Rows4Tokens4 : null) : !TilesSupported ? null : type switch
     {
         GgmlType.Q4_0 => &Rows4Tokens4<TileDot256.Q4_0Block>,
         GgmlType.Q8_0 => &Rows4Tokens4<TileDot256.Q8_0Block>,
         _ => &Q6_KWholeBlock.Rows4Tokens4,
     };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1(GgmlType type) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows4Tokens1 : !TilesSupported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x1(GgmlType type, KernelLevel level) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows4Tokens1
+        : type == GgmlType.Q6_K ? (!Avx2.IsSupported || !Fma.IsSupported ? null
+            : !TilesSupported && level >= KernelLevel.Vector512 && X86.Q6_KAvx512.Supported ? &X86.Q6_KAvx512.Rows4Tokens1 : &Q6_KWholeBlock.Rows4Tokens1)
+        : !TilesSupported ? null : type switch
     {
         GgmlType.Q4_0 => &Rows4Tokens1<TileDot256.Q4_0Block>,
         GgmlType.Q8_0 => &Rows4Tokens1<TileDot256.Q8_0Block>,
@@ -69,14 +77,16 @@ internal static unsafe class WholeBlockOrder
         _ => null, // Q6_K: its 4×1 tile (which says why)
     };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4(GgmlType type, KernelLevel level) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows8Tokens4 : level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4(GgmlType type, KernelLevel level) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows8Tokens4
+        : Q6_KMaddubs(type, level) ? &X86.Q6_KRows8Avx512.Rows8Tokens4 : level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
     {
         GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q4_0Block>,
         GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q8_0Block>,
         _ => &Q6_KWholeBlock.Rows8Tokens4,
     };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8(GgmlType type, KernelLevel level) => level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8(GgmlType type, KernelLevel level) =>
+        Q6_KMaddubs(type, level) ? &X86.Q6_KRows8Avx512.Rows8Tokens8 : level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
     {
         GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q4_0Block>,
         GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q8_0Block>,

@@ -146,7 +146,7 @@ internal static unsafe class Q4_KRows8Avx512
 
     /// <summary>Four tokens' rows, from [token 0 | token 1] and [token 2 | token 3] in lane order, stored in row order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* y, int yStride, Vector512<float> v01, Vector512<float> v23)
+    internal static void Store(float* y, int yStride, Vector512<float> v01, Vector512<float> v23)
     {
         var back = Vector512.Create(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
         var t01 = Avx512F.PermuteVar16x32(v01, back);
@@ -181,7 +181,7 @@ internal static unsafe class Q4_KRows8Avx512
     /// (rows in the kernel's lane order).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose(byte* q, int stride, out Vector512<byte> q0, out Vector512<byte> q1, out Vector512<byte> q2, out Vector512<byte> q3)
+    internal static void Transpose(byte* q, int stride, out Vector512<byte> q0, out Vector512<byte> q1, out Vector512<byte> q2, out Vector512<byte> q3)
     {
         // Rows two by two: [r 8-byte 0..3 | r+1 8-byte 0..3].
         var z01 = Avx512F.InsertVector256(Vector256.Load(q).ToVector512Unsafe(), Vector256.Load(q + stride), 1).AsUInt64();
@@ -223,7 +223,7 @@ internal static unsafe class Q4_KRows8Avx512
 
     /// <summary>Two tokens' two lanes per row summed: [token 0's eight rows | token 1's], rows in lane order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> PairSums(Vector512<int> t0, Vector512<int> t1) =>
+    internal static Vector512<int> PairSums(Vector512<int> t0, Vector512<int> t1) =>
         Avx512F.PermuteVar16x32x2(t0, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), t1)
         + Avx512F.PermuteVar16x32x2(t0, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), t1);
 

@@ -5,12 +5,11 @@ using System.Runtime.Intrinsics.X86;
 namespace Parley.Inference.Tensors.X86;
 
 /// <summary>
-/// Q6_K tiles on AVX-512 BW without VNNI: one vector holds two rows' super-blocks, row r in the lower
-/// 256 bits and r+1 in the upper, against the token's values in both. Each half carries its row's
-/// eight lanes of <see cref="VecDotK256.Q6Dot{TL}"/> (exact integers: Σ scale·q·x over each lane's four
-/// bytes of every quant vector, less the −32 offset's share), converted and added with one FMA by
-/// d·d_x per super-block, so every (row, token) gets the 256-bit row dot's bits while each instruction
-/// does two rows.
+/// Q6_K's single-token tile on AVX-512 BW without VNNI: one vector holds two rows' super-blocks, row r
+/// in the lower 256 bits and r+1 in the upper, against the token's values in both; each half's eight
+/// exact int32 lanes (ggml's) are summed to its row's super-block integer, added with one FMA by
+/// d·d_x: <see cref="Q6_KWholeBlock.Dot"/>'s bits, two rows per instruction. The multi-token tiles
+/// put eight rows side by side instead (<see cref="Q6_KRows8Avx512"/>).
 /// </summary>
 internal static unsafe class Q6_KAvx512
 {
@@ -69,14 +68,6 @@ internal static unsafe class Q6_KAvx512
         return Avx512BW.MultiplyAddAdjacent(words, Avx512F.Shuffle4x128(v, v, 0b01_00_01_00).AsInt16()) << 5;
     }
 
-    /// <summary>The two rows' d times the token's, each across its half.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Scale(byte* w, int stride, float dx)
-    {
-        var d = Fp16.ToFloat(Vector128.CreateScalar(*(ushort*)(w + DOffset) | (uint)*(ushort*)(w + stride + DOffset) << 16).AsUInt16()) * Vector256.Create(dx);
-        return Avx512F.PermuteVar16x32(d.ToVector512Unsafe(), Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-    }
-
     /// <summary>Rows r, r+1 against one token: the super-block's lanes of both.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> PairLanes(byte* w, int stride, sbyte* x, short* bsums)
@@ -94,79 +85,27 @@ internal static unsafe class Q6_KAvx512
         return sumi;
     }
 
-    /// <summary>Four rows' ggml sums from two row-pair accumulators, rows in lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Sums(Vector512<float> c01, Vector512<float> c23) =>
-        VecDot256.HorizontalSums(c01.GetLower(), c01.GetUpper(), c23.GetLower(), c23.GetUpper());
-
-    /// <summary>Four rows against one token.</summary>
+    /// <summary>Four rows against one token: each row's lanes summed to the super-block's integer, one FMA by d·d_x.</summary>
     public static void Rows4Tokens1(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
     {
         int nb = k / 256;
         float* d = (float*)a;
         short* bsums = (short*)(a + 4 * nb);
         sbyte* qs = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
-        Vector512<float> c01 = default, c23 = default;
+        var c = Vector128<float>.Zero;
         byte* start = w;
         int span = RowPrefetch.Span(wStride, nb);
         for (int b = 0; b < nb; b++, w += Bytes)
         {
             RowPrefetch.Next4(start, wStride, b, span);
             sbyte* x = qs + 256 * b;
-            c01 = Avx512F.FusedMultiplyAdd(Scale(w, wStride, d[b]), Avx512F.ConvertToVector512Single(PairLanes(w, wStride, x, bsums + 16 * b)), c01);
-            c23 = Avx512F.FusedMultiplyAdd(Scale(w + 2 * wStride, wStride, d[b]), Avx512F.ConvertToVector512Single(PairLanes(w + 2 * wStride, wStride, x, bsums + 16 * b)), c23);
+            var l01 = PairLanes(w, wStride, x, bsums + 16 * b);
+            var l23 = PairLanes(w + 2 * wStride, wStride, x, bsums + 16 * b);
+            var sums = VecDot256.RowSums(l01.GetLower(), l01.GetUpper(), l23.GetLower(), l23.GetUpper());
+            var dw = TileDot256.Scales(w + DOffset, w + wStride + DOffset, w + 2 * wStride + DOffset, w + 3 * wStride + DOffset).GetLower();
+            c = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(sums), dw * Vector128.Create(d[b]), c);
         }
 
-        Sums(c01, c23).Store(y);
-    }
-
-    /// <summary>Four rows against four tokens, a row pair at a time.</summary>
-    public static void Rows4Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-    {
-        Rows2Tokens4(w, wStride, a, aStride, k, y, yStride);
-        Rows2Tokens4(w + 2 * wStride, wStride, a, aStride, k, y + 2, yStride);
-    }
-
-    /// <summary>Two rows (one vector) against four tokens: each half block's quants and scales unpacked once for the four.</summary>
-    private static void Rows2Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-    {
-        int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
-        byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        for (int b = 0; b < nb; b++, w += Bytes)
-        {
-            var words = ScaleWords(w, wStride);
-            var i0 = -Offsets(words, (short*)(a0 + 4 * nb) + 16 * b);
-            var i1 = -Offsets(words, (short*)(a1 + 4 * nb) + 16 * b);
-            var i2 = -Offsets(words, (short*)(a2 + 4 * nb) + 16 * b);
-            var i3 = -Offsets(words, (short*)(a3 + 4 * nb) + 16 * b);
-            for (int j = 0; j < 2; j++)
-            {
-                Quants(w, wStride, j, out var q0, out var q1, out var q2, out var q3);
-                var s0 = Scales(words, j, 0);
-                var s1 = Scales(words, j, 1);
-                var s2 = Scales(words, j, 2);
-                var s3 = Scales(words, j, 3);
-                int o = qo + 256 * b + 128 * j;
-                i0 += Scaled(q0, s0, (sbyte*)(a0 + o)) + Scaled(q1, s1, (sbyte*)(a0 + o + 32)) + Scaled(q2, s2, (sbyte*)(a0 + o + 64)) + Scaled(q3, s3, (sbyte*)(a0 + o + 96));
-                i1 += Scaled(q0, s0, (sbyte*)(a1 + o)) + Scaled(q1, s1, (sbyte*)(a1 + o + 32)) + Scaled(q2, s2, (sbyte*)(a1 + o + 64)) + Scaled(q3, s3, (sbyte*)(a1 + o + 96));
-                i2 += Scaled(q0, s0, (sbyte*)(a2 + o)) + Scaled(q1, s1, (sbyte*)(a2 + o + 32)) + Scaled(q2, s2, (sbyte*)(a2 + o + 64)) + Scaled(q3, s3, (sbyte*)(a2 + o + 96));
-                i3 += Scaled(q0, s0, (sbyte*)(a3 + o)) + Scaled(q1, s1, (sbyte*)(a3 + o + 32)) + Scaled(q2, s2, (sbyte*)(a3 + o + 64)) + Scaled(q3, s3, (sbyte*)(a3 + o + 96));
-            }
-
-            c0 = Avx512F.FusedMultiplyAdd(Scale(w, wStride, ((float*)a0)[b]), Avx512F.ConvertToVector512Single(i0), c0);
-            c1 = Avx512F.FusedMultiplyAdd(Scale(w, wStride, ((float*)a1)[b]), Avx512F.ConvertToVector512Single(i1), c1);
-            c2 = Avx512F.FusedMultiplyAdd(Scale(w, wStride, ((float*)a2)[b]), Avx512F.ConvertToVector512Single(i2), c2);
-            c3 = Avx512F.FusedMultiplyAdd(Scale(w, wStride, ((float*)a3)[b]), Avx512F.ConvertToVector512Single(i3), c3);
-        }
-
-        // Row r's sums, tokens in lanes, then row r+1's.
-        var r = VecDot256.HorizontalSums(c0.GetLower(), c1.GetLower(), c2.GetLower(), c3.GetLower());
-        var r1 = VecDot256.HorizontalSums(c0.GetUpper(), c1.GetUpper(), c2.GetUpper(), c3.GetUpper());
-        for (int t = 0; t < 4; t++)
-        {
-            y[t * yStride] = r.GetElement(t);
-            y[t * yStride + 1] = r1.GetElement(t);
-        }
+        c.Store(y);
     }
 }
