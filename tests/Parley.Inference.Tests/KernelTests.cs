@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using Parley.Inference.Tensors;
+using Parley.Inference.Tensors.Scalar;
+using Parley.Inference.Tensors.X86;
 
 namespace Parley.Inference.Tests;
 
@@ -160,7 +162,7 @@ public unsafe class KernelTests
                 fixed (byte* wp = w)
                 {
                     byte* w0 = wp;
-                    float Reference(int row, int t) => Q6_KWholeBlock.Dot(w0 + row * rowBytes, act + t * stride, K);
+                    float Reference(int row, int t) => VecDotScalar.Q6_K(w0 + row * rowBytes, act + t * stride, K);
                     Assert.Equal(Reference(0, 0), VecDotScalar.Dot(GgmlType.Q6_K, wp, act, K));
                     for (int t = 0; t < 4; t++)
                     {
@@ -227,10 +229,10 @@ public unsafe class KernelTests
                 for (int t = 0; t < 4; t++) ActivationQuantizer.QuantizeRow(DotType.Q8K, RandomActivations(r), act + t * stride);
                 fixed (byte* wp = w)
                 {
-                    TileDotK256.Get4x4(type)(wp, rowBytes, act, stride, K, tile, 4);
+                    Q5_KAvx2.Get4x4(type)(wp, rowBytes, act, stride, K, tile, 4);
                     for (int t = 0; t < 4; t++)
                     {
-                        TileDotK256.Get4x1(type)(wp, rowBytes, act + t * stride, 0, K, column, 0);
+                        Q5_KAvx2.Get4x1(type)(wp, rowBytes, act + t * stride, 0, K, column, 0);
                         for (int row = 0; row < 4; row++)
                         {
                             int reference = BitConverter.SingleToInt32Bits(VecDotScalar.Dot(type, wp + row * rowBytes, act + t * stride, K));

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Parley.Inference.Tensors;
+using Parley.Inference.Tensors.X86;
 
 namespace Parley.Inference.Models;
 

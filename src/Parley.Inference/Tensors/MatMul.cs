@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using Parley.Inference.Tensors.X86;
+using Parley.Inference.Tensors.Scalar;
 
 namespace Parley.Inference.Tensors;
 
@@ -96,9 +98,9 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         ref var k = ref part.Plain;
         k.Dot = VecDot.Get(w.Type, _level);
         bool tiles = _level >= KernelLevel.Vector256;
-        k.Tile4x4 = tiles ? TileDot256.Get4x4(w.Type) : null;
-        k.Tile4x1 = tiles ? TileDot256.Get4x1(w.Type) : null;
-        k.Tile8x4 = _level >= KernelLevel.Vector512 ? TileDot512.Get8x4(w.Type) : null;
+        k.Tile4x4 = tiles ? Block32Vnni.Get4x4(w.Type) : null;
+        k.Tile4x1 = tiles ? Block32Vnni.Get4x1(w.Type) : null;
+        k.Tile8x4 = _level >= KernelLevel.Vector512 ? Block32VnniAvx512.Get8x4(w.Type) : null;
         if (WholeBlockOrder.Applies(w, p.Logits))
         {
             k.Dot = WholeBlockOrder.RowDot(w.Type, _level);
@@ -165,8 +167,8 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         }
         else if (tiles && k.Tile4x4 == null && k.Tile4x1 == null)
         {
-            k.Tile4x4 = TileDotK256.Get4x4(w.Type);
-            k.Tile4x1 = TileDotK256.Get4x1(w.Type);
+            k.Tile4x4 = Q5_KAvx2.Get4x4(w.Type);
+            k.Tile4x1 = Q5_KAvx2.Get4x1(w.Type);
             if (k.Tile4x4 == null)
             {
                 k.Tile4x4 = X86.Block32Kernels.Tile4x4(w.Type, _level);

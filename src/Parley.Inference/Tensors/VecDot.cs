@@ -1,3 +1,6 @@
+using Parley.Inference.Tensors.X86;
+using Parley.Inference.Tensors.Scalar;
+
 namespace Parley.Inference.Tensors;
 
 /// <summary>Picks the dot-product kernel for a weight type at a kernel level.</summary>

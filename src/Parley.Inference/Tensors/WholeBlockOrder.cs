@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Parley.Inference.Tensors.X86;
 
 namespace Parley.Inference.Tensors;
 
@@ -9,7 +10,7 @@ namespace Parley.Inference.Tensors;
 /// whole integer dot is converted once and added with one FMA, acc = fma(float(Σ w·x), d_w·d_x, acc),
 /// block after block, with no lanes to reduce at the end. The plain row dot (<see cref="VecDot256"/>)
 /// keeps eight partial sums instead, which rounds differently. Integer sums are exact, so every
-/// kernel gives the bits of its type's scalar reference (<see cref="Dot{TB}"/>, <see cref="Q6_KWholeBlock.Dot"/>).
+/// kernel gives the bits of its type's scalar reference (<see cref="Dot{TB}"/>, <see cref="Scalar.VecDotScalar.Q6_K"/>).
 /// Two kinds of matrix take this order:
 /// <list type="bullet">
 /// <item>Q4_0 matrices whose row count is a multiple of eight, because llama.cpp repacks them on
@@ -33,16 +34,16 @@ internal static unsafe class WholeBlockOrder
     public static bool Applies(WeightMatrix w, bool logits) =>
         (w.Type == GgmlType.Q4_0 && w.Rows % 8 == 0) || w.Type == GgmlType.Q6_K || (w.Type == GgmlType.Q8_0 && logits && TilesSupported);
 
-    public static bool TilesSupported => TileDot256.Supported;
+    public static bool TilesSupported => Block32Vnni.Supported;
 
     /// <summary>The row dot at <paramref name="level"/>: vectorized from Vector256 on, else the scalar reference.</summary>
     public static delegate*<byte*, byte*, int, float> RowDot(GgmlType type, KernelLevel level) => (type, level >= KernelLevel.Vector256) switch
     {
-        (GgmlType.Q4_0, true) => &VectorDot<TileDot256.Q4_0Block>,
-        (GgmlType.Q4_0, false) => &Dot<TileDot256.Q4_0Block>,
-        (GgmlType.Q8_0, true) => &VectorDot<TileDot256.Q8_0Block>,
-        (GgmlType.Q8_0, false) => &Dot<TileDot256.Q8_0Block>,
-        _ => level >= KernelLevel.Vector256 && Avx2.IsSupported && Fma.IsSupported ? &Q6_KWholeBlock.VectorDot : &Q6_KWholeBlock.Dot,
+        (GgmlType.Q4_0, true) => &VectorDot<Block32Vnni.Q4_0Block>,
+        (GgmlType.Q4_0, false) => &Dot<Block32Vnni.Q4_0Block>,
+        (GgmlType.Q8_0, true) => &VectorDot<Block32Vnni.Q8_0Block>,
+        (GgmlType.Q8_0, false) => &Dot<Block32Vnni.Q8_0Block>,
+        _ => level >= KernelLevel.Vector256 && Avx2.IsSupported && Fma.IsSupported ? &Q6_KWholeBlock.VectorDot : &Scalar.VecDotScalar.Q6_K,
     };
 
     /// <summary>Q6_K on AVX-512 without AVX-VNNI: its eight-row tiles by maddubs (<see cref="X86.Q6_KRows8Avx512"/>).</summary>
@@ -55,8 +56,8 @@ internal static unsafe class WholeBlockOrder
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile4x4(GgmlType type) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows4Tokens4
         : type == GgmlType.Q6_K ? (Avx2.IsSupported && Fma.IsSupported ? &Q6_KWholeBlock.Rows4Tokens4 : null) : !TilesSupported ? null : type switch
     {
-        GgmlType.Q4_0 => &Rows4Tokens4<TileDot256.Q4_0Block>,
-        GgmlType.Q8_0 => &Rows4Tokens4<TileDot256.Q8_0Block>,
+        GgmlType.Q4_0 => &Rows4Tokens4<Block32Vnni.Q4_0Block>,
+        GgmlType.Q8_0 => &Rows4Tokens4<Block32Vnni.Q8_0Block>,
         _ => &Q6_KWholeBlock.Rows4Tokens4,
     };
 
@@ -65,37 +66,37 @@ internal static unsafe class WholeBlockOrder
             : !TilesSupported && level >= KernelLevel.Vector512 && X86.Q6_KAvx512.Supported ? &X86.Q6_KAvx512.Rows4Tokens1 : &Q6_KWholeBlock.Rows4Tokens1)
         : !TilesSupported ? null : type switch
     {
-        GgmlType.Q4_0 => &Rows4Tokens1<TileDot256.Q4_0Block>,
-        GgmlType.Q8_0 => &Rows4Tokens1<TileDot256.Q8_0Block>,
+        GgmlType.Q4_0 => &Rows4Tokens1<Block32Vnni.Q4_0Block>,
+        GgmlType.Q8_0 => &Rows4Tokens1<Block32Vnni.Q8_0Block>,
         _ => &Q6_KWholeBlock.Rows4Tokens1,
     };
 
-    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x1(GgmlType type, KernelLevel level) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows8Tokens1 : level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
+    public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x1(GgmlType type, KernelLevel level) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows8Tokens1 : level < KernelLevel.Vector512 || !Block32WholeBlockAvx512.Supported ? null : type switch
     {
-        GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q4_0Block>,
-        GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens1<TileDot256.Q8_0Block>,
+        GgmlType.Q4_0 => &Block32WholeBlockAvx512.Rows8Tokens1<Block32Vnni.Q4_0Block>,
+        GgmlType.Q8_0 => &Block32WholeBlockAvx512.Rows8Tokens1<Block32Vnni.Q8_0Block>,
         _ => null, // Q6_K: its 4×1 tile (which says why)
     };
 
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x4(GgmlType type, KernelLevel level) => Q4_0Avx2(type) ? &X86.Q4_0WholeBlockAvx2.Rows8Tokens4
-        : Q6_KMaddubs(type, level) ? &X86.Q6_KRows8Avx512.Rows8Tokens4 : level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
+        : Q6_KMaddubs(type, level) ? &X86.Q6_KRows8Avx512.Rows8Tokens4 : level < KernelLevel.Vector512 || !Block32WholeBlockAvx512.Supported ? null : type switch
     {
-        GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q4_0Block>,
-        GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens4<TileDot256.Q8_0Block>,
+        GgmlType.Q4_0 => &Block32WholeBlockAvx512.Rows8Tokens4<Block32Vnni.Q4_0Block>,
+        GgmlType.Q8_0 => &Block32WholeBlockAvx512.Rows8Tokens4<Block32Vnni.Q8_0Block>,
         _ => &Q6_KWholeBlock.Rows8Tokens4,
     };
 
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Tile8x8(GgmlType type, KernelLevel level) =>
-        Q6_KMaddubs(type, level) ? &X86.Q6_KRows8Avx512.Rows8Tokens8 : level < KernelLevel.Vector512 || !WholeBlockTiles512.Supported ? null : type switch
+        Q6_KMaddubs(type, level) ? &X86.Q6_KRows8Avx512.Rows8Tokens8 : level < KernelLevel.Vector512 || !Block32WholeBlockAvx512.Supported ? null : type switch
     {
-        GgmlType.Q4_0 => &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q4_0Block>,
-        GgmlType.Q8_0 => &WholeBlockTiles512.Rows8Tokens8<TileDot256.Q8_0Block>,
+        GgmlType.Q4_0 => &Block32WholeBlockAvx512.Rows8Tokens8<Block32Vnni.Q4_0Block>,
+        GgmlType.Q8_0 => &Block32WholeBlockAvx512.Rows8Tokens8<Block32Vnni.Q8_0Block>,
         _ => &Q6_KWholeBlock.Rows8Tokens8,
     };
 
     /// <summary>One row against one activation row, scalar: the reference for the order.</summary>
     public static float Dot<TB>(byte* w, byte* a, int k)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         int nb = k / 32;
         float* d = (float*)a;
@@ -115,7 +116,7 @@ internal static unsafe class WholeBlockOrder
     /// so the tiles), every row of a Q4_0 matrix in this order takes it.
     /// </summary>
     private static float VectorDot<TB>(byte* w, byte* a, int k)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         int nb = k / 32;
         float* d = (float*)a;
@@ -132,10 +133,10 @@ internal static unsafe class WholeBlockOrder
         return acc;
     }
 
-    /// <summary>Block b's integer dots of four rows with one activation row (VPDPBUSD on the biased nibbles, as in <see cref="TileDot256"/>).</summary>
+    /// <summary>Block b's integer dots of four rows with one activation row (VPDPBUSD on the biased nibbles, as in <see cref="Block32Vnni"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> BlockSums<TB>(Vector256<byte> u0, Vector256<byte> u1, Vector256<byte> u2, Vector256<byte> u3, byte* a, int qo, int so, int b)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         var x = Vector256.Load((sbyte*)(a + qo) + 32 * b);
         var s = Vector256.Load((int*)(a + so) + 8 * b) << TB.BiasShift;
@@ -148,7 +149,7 @@ internal static unsafe class WholeBlockOrder
         Fma.MultiplyAdd(Sse2.ConvertToVector128Single(sums), dw * Vector128.Create(((float*)a)[b]), acc);
 
     private static void Rows4Tokens1<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         int nb = k / 32;
         int qo = ActivationLayout.QsOffset(DotType.Q8, k), so = ActivationLayout.QuadSumsOffset(k);
@@ -158,7 +159,7 @@ internal static unsafe class WholeBlockOrder
         {
             var sums = BlockSums<TB>(TB.Unsigned(w0), TB.Unsigned(w1),
                 TB.Unsigned(w2), TB.Unsigned(w3), a, qo, so, b);
-            acc = Step(acc, sums, TileDot256.Scales(w0, w1, w2, w3).GetLower(), a, b);
+            acc = Step(acc, sums, Block32Vnni.Scales(w0, w1, w2, w3).GetLower(), a, b);
             w0 += TB.Bytes;
             w1 += TB.Bytes;
             w2 += TB.Bytes;
@@ -169,7 +170,7 @@ internal static unsafe class WholeBlockOrder
     }
 
     private static void Rows4Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         int nb = k / 32;
         int qo = ActivationLayout.QsOffset(DotType.Q8, k), so = ActivationLayout.QuadSumsOffset(k);
@@ -182,7 +183,7 @@ internal static unsafe class WholeBlockOrder
             var u1 = TB.Unsigned(w1);
             var u2 = TB.Unsigned(w2);
             var u3 = TB.Unsigned(w3);
-            var dw = TileDot256.Scales(w0, w1, w2, w3).GetLower();
+            var dw = Block32Vnni.Scales(w0, w1, w2, w3).GetLower();
             c0 = Step(c0, BlockSums<TB>(u0, u1, u2, u3, a0, qo, so, b), dw, a0, b);
             c1 = Step(c1, BlockSums<TB>(u0, u1, u2, u3, a1, qo, so, b), dw, a1, b);
             c2 = Step(c2, BlockSums<TB>(u0, u1, u2, u3, a2, qo, so, b), dw, a2, b);

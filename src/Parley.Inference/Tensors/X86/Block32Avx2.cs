@@ -78,12 +78,12 @@ internal static unsafe class Block32Avx2
             RowPrefetch.Next4(start, wStride, b, span);
             var x = Vector256.Load(qs + 32 * b);
             var bx = BiasPairs<TB>(x);
-            var dw = TileDot256.Scales(w, w + wStride, w + 2 * wStride, w + 3 * wStride) * Vector256.Create(d[b]);
+            var dw = Block32Vnni.Scales(w, w + wStride, w + 2 * wStride, w + 3 * wStride) * Vector256.Create(d[b]);
             c0 = Step(c0, Lanes<TB>(TB.Quants(w), x, bx), Lane(dw, 0));
             c1 = Step(c1, Lanes<TB>(TB.Quants(w + wStride), x, bx), Lane(dw, 1));
             c2 = Step(c2, Lanes<TB>(TB.Quants(w + 2 * wStride), x, bx), Lane(dw, 2));
             c3 = Step(c3, Lanes<TB>(TB.Quants(w + 3 * wStride), x, bx), Lane(dw, 3));
-            if (TB.HasMin) mins = Fma.MultiplyAdd(TileDot256.Scales(w + 2, w + wStride + 2, w + 2 * wStride + 2, w + 3 * wStride + 2).GetLower(), Vector128.Create(sx[b]), mins);
+            if (TB.HasMin) mins = Fma.MultiplyAdd(Block32Vnni.Scales(w + 2, w + wStride + 2, w + 2 * wStride + 2, w + 3 * wStride + 2).GetLower(), Vector128.Create(sx[b]), mins);
         }
 
         (VecDot256.HorizontalSums(c0, c1, c2, c3) + mins).Store(y);

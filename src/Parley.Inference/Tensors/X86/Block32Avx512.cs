@@ -66,7 +66,7 @@ internal static unsafe class Block32Avx512
     /// <summary>Four rows' half mins (Q4_1, Q5_1) as floats, rows in lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> MinScales(byte* w, int wStride) =>
-        TileDot256.Scales(w + 2, w + wStride + 2, w + 2 * wStride + 2, w + 3 * wStride + 2).GetLower();
+        Block32Vnni.Scales(w + 2, w + wStride + 2, w + 2 * wStride + 2, w + 3 * wStride + 2).GetLower();
 
     /// <summary>Four rows' ggml sums from two row-pair accumulators, rows in lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -89,7 +89,7 @@ internal static unsafe class Block32Avx512
             RowPrefetch.Next4(start, wStride, b, span);
             var x = Both(qs + 32 * b);
             var o = TokenOther<TB>(x);
-            Scales(TileDot256.Scales(w, w + wStride, w + 2 * wStride, w + 3 * wStride), d[b], out var s01, out var s23);
+            Scales(Block32Vnni.Scales(w, w + wStride, w + 2 * wStride, w + 3 * wStride), d[b], out var s01, out var s23);
             var q01 = RowsQ<TB>(Pair<TB>(w, wStride), out var n01);
             var q23 = RowsQ<TB>(Pair<TB>(w + 2 * wStride, wStride), out var n23);
             c01 = Step<TB>(c01, q01, n01, x, o, s01);
@@ -121,7 +121,7 @@ internal static unsafe class Block32Avx512
 
             var q01 = RowsQ<TB>(Pair<TB>(w, wStride), out var n01);
             var q23 = RowsQ<TB>(Pair<TB>(w + 2 * wStride, wStride), out var n23);
-            var dw = TileDot256.Scales(w, w + wStride, w + 2 * wStride, w + 3 * wStride);
+            var dw = Block32Vnni.Scales(w, w + wStride, w + 2 * wStride, w + 3 * wStride);
             var x = Both((sbyte*)(a0 + qo) + 32 * b);
             var o = TokenOther<TB>(x);
             Scales(dw, ((float*)a0)[b], out var s01, out var s23);
@@ -168,7 +168,7 @@ internal static unsafe class Block32Avx512
         {
             if (TB.HasMin)
             {
-                var m = TileDot256.Scales8(w + 2, wStride);
+                var m = Block32Vnni.Scales8(w + 2, wStride);
                 n0 = Fma.MultiplyAdd(m, Vector256.Create(Block32Avx2.Sums(a0, k)[b]), n0);
                 n1 = Fma.MultiplyAdd(m, Vector256.Create(Block32Avx2.Sums(a1, k)[b]), n1);
                 n2 = Fma.MultiplyAdd(m, Vector256.Create(Block32Avx2.Sums(a2, k)[b]), n2);
@@ -179,7 +179,7 @@ internal static unsafe class Block32Avx512
             var q1 = RowsQ<TB>(Pair<TB>(w + 2 * wStride, wStride), out var g1);
             var q2 = RowsQ<TB>(Pair<TB>(w + 4 * wStride, wStride), out var g2);
             var q3 = RowsQ<TB>(Pair<TB>(w + 6 * wStride, wStride), out var g3);
-            var dw = TileDot256.Scales8(w, wStride).ToVector512Unsafe();
+            var dw = Block32Vnni.Scales8(w, wStride).ToVector512Unsafe();
             var d0 = Avx512F.PermuteVar16x32(dw, Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
             var d1 = Avx512F.PermuteVar16x32(dw, Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
             var d2 = Avx512F.PermuteVar16x32(dw, Vector512.Create(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5));

@@ -7,7 +7,7 @@ namespace Parley.Inference.Tensors.X86;
 /// <summary>
 /// Q4_0 tiles in <see cref="WholeBlockOrder"/> (llama.cpp's repacked order) for CPUs without AVX-VNNI:
 /// AVX2, and AVX-512 CPUs such as Zen 4, whose VNNI has no 256-bit VEX form. As in
-/// <see cref="WholeBlockTiles512"/>, a block's eight rows are transposed so that 32-bit lane r of group
+/// <see cref="Block32WholeBlockAvx512"/>, a block's eight rows are transposed so that 32-bit lane r of group
 /// g holds row r's quants 4g..4g+3; each group then meets the token's four activations (broadcast) in
 /// one maddubs, unsigned nibbles times signed activations, and the eight groups' int16 pairs are added
 /// before one madd widens them: |Σ| ≤ 8 · 2 · 15 · 127 = 30480 fits int16, so the integer dots are
@@ -31,7 +31,7 @@ internal static unsafe class Q4_0WholeBlockAvx2
             RowPrefetch.Slice(next, b, span);
             byte* wb = w + b * BlockBytes;
             Transpose(wb, wStride, out var g);
-            c = Step(c, Sums(in g, a, qo, nb, b), TileDot256.Scales8(wb, wStride), a, b);
+            c = Step(c, Sums(in g, a, qo, nb, b), Block32Vnni.Scales8(wb, wStride), a, b);
         }
 
         c.Store(y);
@@ -47,7 +47,7 @@ internal static unsafe class Q4_0WholeBlockAvx2
         {
             byte* wb = w + b * BlockBytes;
             Transpose(wb, wStride, out var g);
-            var dw = TileDot256.Scales8(wb, wStride);
+            var dw = Block32Vnni.Scales8(wb, wStride);
             c0 = Step(c0, Sums(in g, a, qo, nb, b), dw, a, b);
             c1 = Step(c1, Sums(in g, a1, qo, nb, b), dw, a1, b);
             c2 = Step(c2, Sums(in g, a2, qo, nb, b), dw, a2, b);

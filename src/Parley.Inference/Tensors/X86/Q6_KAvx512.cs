@@ -8,7 +8,7 @@ namespace Parley.Inference.Tensors.X86;
 /// Q6_K's single-token tile on AVX-512 BW without VNNI: one vector holds two rows' super-blocks, row r
 /// in the lower 256 bits and r+1 in the upper, against the token's values in both; each half's eight
 /// exact int32 lanes (ggml's) are summed to its row's super-block integer, added with one FMA by
-/// d·d_x: <see cref="Q6_KWholeBlock.Dot"/>'s bits, two rows per instruction. The multi-token tiles
+/// d·d_x: <see cref="Scalar.VecDotScalar.Q6_K"/>'s bits, two rows per instruction. The multi-token tiles
 /// put eight rows side by side instead (<see cref="Q6_KRows8Avx512"/>).
 /// </summary>
 internal static unsafe class Q6_KAvx512
@@ -102,7 +102,7 @@ internal static unsafe class Q6_KAvx512
             var l01 = PairLanes(w, wStride, x, bsums + 16 * b);
             var l23 = PairLanes(w + 2 * wStride, wStride, x, bsums + 16 * b);
             var sums = VecDot256.RowSums(l01.GetLower(), l01.GetUpper(), l23.GetLower(), l23.GetUpper());
-            var dw = TileDot256.Scales(w + DOffset, w + wStride + DOffset, w + 2 * wStride + DOffset, w + 3 * wStride + DOffset).GetLower();
+            var dw = Block32Vnni.Scales(w + DOffset, w + wStride + DOffset, w + 2 * wStride + DOffset, w + 3 * wStride + DOffset).GetLower();
             c = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(sums), dw * Vector128.Create(d[b]), c);
         }
 

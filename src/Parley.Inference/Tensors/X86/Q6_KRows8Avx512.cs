@@ -11,7 +11,7 @@ namespace Parley.Inference.Tensors.X86;
 /// activations broadcast, a sixteen-value sub-block's two vectors added as words
 /// (|sum| ≤ 2·2·63·128 = 32256) before one madd by the rows' scales. The −32 offset comes off as
 /// 32·Σ scale·bsum in the same lanes. Each (row, token) gets the super-block's whole integer and one
-/// FMA by d·d_x: <see cref="Q6_KWholeBlock.Dot"/>'s bits.
+/// FMA by d·d_x: <see cref="Scalar.VecDotScalar.Q6_K"/>'s bits.
 /// </summary>
 internal static unsafe class Q6_KRows8Avx512
 {

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Parley.Inference.Tensors;
+namespace Parley.Inference.Tensors.X86;
 
 /// <summary>
 /// AVX2 dot products of the K-quants against Q8_K activations, ported operation for operation from

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Parley.Inference.Tensors;
+namespace Parley.Inference.Tensors.X86;
 
 /// <summary>
 /// Every half's float value, as ggml keeps one for CPUs without F16C: .NET has no F16C, and a block

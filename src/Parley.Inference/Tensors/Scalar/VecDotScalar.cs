@@ -1,11 +1,13 @@
-namespace Parley.Inference.Tensors;
+using Parley.Inference.Tensors.X86;
+
+namespace Parley.Inference.Tensors.Scalar;
 
 /// <summary>
 /// Scalar dot products of one weight row with one activation row in its dot type: the reference
 /// that every SIMD path is tested against. Integer sums are exact; floats are combined per block
 /// as ggml's generic code does, except Q5_K, whose scalar dot sums the vector kernels' lanes and so
 /// gives their bits, and Q4_K and Q6_K, whose super-blocks' whole integer sums each take one FMA at
-/// every level (llama.cpp's repacked order for Q4_K; <see cref="Q6_KWholeBlock"/>).
+/// every level (llama.cpp's repacked order for Q4_K; <see cref="X86.Q6_KWholeBlock"/>).
 /// </summary>
 public static unsafe class VecDotScalar
 {
@@ -21,7 +23,7 @@ public static unsafe class VecDotScalar
         GgmlType.Q8_0 => Q8_0(w, a, k),
         GgmlType.Q4_K => Q4_K(w, a, k),
         GgmlType.Q5_K => Q5_K(w, a, k),
-        GgmlType.Q6_K => Q6_KWholeBlock.Dot(w, a, k),
+        GgmlType.Q6_K => Q6_K(w, a, k),
         _ => throw new NotSupportedException($"no dot product for {type}"),
     };
 
@@ -96,7 +98,7 @@ public static unsafe class VecDotScalar
         float sum = 0;
         for (int b = 0; b < k / 32; b++, w += 18)
         {
-            sum += TileDot256.Q4_0Block.IntDot(w, y.Qs + b * 32) * (Half(w) * y.D[b]);
+            sum += Block32Vnni.Q4_0Block.IntDot(w, y.Qs + b * 32) * (Half(w) * y.D[b]);
         }
 
         return sum;
@@ -170,7 +172,7 @@ public static unsafe class VecDotScalar
         float sum = 0;
         for (int b = 0; b < k / 32; b++, w += 34)
         {
-            sum += TileDot256.Q8_0Block.IntDot(w, y.Qs + b * 32) * (Half(w) * y.D[b]);
+            sum += Block32Vnni.Q8_0Block.IntDot(w, y.Qs + b * 32) * (Half(w) * y.D[b]);
         }
 
         return sum;
@@ -279,4 +281,28 @@ public static unsafe class VecDotScalar
         return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + summs;
     }
 
+    /// <summary>Q6_K in the whole-block order (<see cref="X86.Q6_KWholeBlock"/>): each super-block's integer, one FMA.</summary>
+    internal static float Q6_K(byte* w, byte* a, int k)
+    {
+        int nb = k / 256;
+        float* d = (float*)a;
+        sbyte* q8 = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
+        float acc = 0;
+        for (int b = 0; b < nb; b++, w += 210, q8 += 256) // a block: ql[128], qh[64], scales[16] at 192, d at 208
+        {
+            int sum = 0;
+            for (int i = 0; i < 256; i++) sum += ((sbyte*)(w + 192))[i / 16] * (Q6_KQuant(w, i) - 32) * q8[i];
+            acc = MathF.FusedMultiplyAdd(sum, Fp16.ToFloat(*(ushort*)(w + 208)) * d[b], acc);
+        }
+
+        return acc;
+    }
+
+    /// <summary>Quant <paramref name="i"/> (0..255) of a block, 0..63: ggml's layout of ql and qh.</summary>
+    private static int Q6_KQuant(byte* w, int i)
+    {
+        int j = i / 128, v = i % 128 / 32, l = i % 32;
+        int ql = w[64 * j + 32 * (v & 1) + l];
+        return (v < 2 ? ql & 0xF : ql >> 4) | ((w[128 + 32 * j + l] >> (2 * v)) & 3) << 4;
+    }
 }

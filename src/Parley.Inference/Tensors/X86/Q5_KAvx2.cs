@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Parley.Inference.Tensors;
+namespace Parley.Inference.Tensors.X86;
 
 /// <summary>
 /// Matrix kernels for Q5_K weights against Q8_K activations: each (row, token) result is
@@ -10,7 +10,7 @@ namespace Parley.Inference.Tensors;
 /// activations are loaded once for two rows. Four rows are done as two pairs, which keeps the
 /// accumulators in registers.
 /// </summary>
-internal static unsafe class TileDotK256
+internal static unsafe class Q5_KAvx2
 {
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get4x4(GgmlType type) =>
         !Avx2.IsSupported || !Fma.IsSupported ? null : type switch

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Parley.Inference.Tensors;
+namespace Parley.Inference.Tensors.X86;
 
 /// <summary>
 /// Matrix kernels for Q8_0 and Q4_0 weights on AVX-VNNI: four weight rows against four (or one)
@@ -13,7 +13,7 @@ namespace Parley.Inference.Tensors;
 /// 0..15) and every int32 lane starts from the bias times the negated sum of its four activations
 /// (kept with the activation row), which leaves exactly the lane ggml's sign trick produces.
 /// </summary>
-internal static unsafe class TileDot256
+internal static unsafe class Block32Vnni
 {
     public static bool Supported => AvxVnni.IsSupported && Fma.IsSupported;
 

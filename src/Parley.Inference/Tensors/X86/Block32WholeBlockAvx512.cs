@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Parley.Inference.Tensors;
+namespace Parley.Inference.Tensors.X86;
 
 /// <summary>
 /// Eight Q4_0 or Q8_0 rows against one, four or eight tokens in <see cref="WholeBlockOrder"/>, for
@@ -12,17 +12,17 @@ namespace Parley.Inference.Tensors;
 /// row's whole integer dot, which is what that order converts and adds: nothing is left to reduce
 /// across lanes. The transposition is paid once per block for all the tile's tokens. On L1-resident
 /// Q4_0 data, against the 4×4 tile: 1.5× with four tokens, 2.0× with eight; on Q8_0, against the
-/// ggml-order 8×4 tile (<see cref="TileDot512"/>), 1.45× with eight. The integer sums are exact and the
+/// ggml-order 8×4 tile (<see cref="Block32VnniAvx512"/>), 1.45× with eight. The integer sums are exact and the
 /// float steps those of <see cref="WholeBlockOrder.Dot{TB}"/>, so the bits are its. The Q6_K eight-row
 /// tiles (<see cref="Q6_KWholeBlock"/>) share the transposition and the VPDPBUSD chains.
 /// </summary>
-internal static unsafe class WholeBlockTiles512
+internal static unsafe class Block32WholeBlockAvx512
 {
-    public static bool Supported => TileDot256.Supported && Avx512F.IsSupported;
+    public static bool Supported => Block32Vnni.Supported && Avx512F.IsSupported;
 
     /// <summary>Eight weight rows (rows apart by the stride) against one activation row: y[r].</summary>
     public static void Rows8Tokens1<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
         var c = Vector256<float>.Zero;
@@ -31,7 +31,7 @@ internal static unsafe class WholeBlockTiles512
             byte* wb = w + b * TB.Bytes;
             Transpose<TB>(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
             var sums = Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b);
-            c = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), TileDot256.Scales8(wb, wStride) * Vector256.Create(((float*)a)[b]), c);
+            c = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sums), Block32Vnni.Scales8(wb, wStride) * Vector256.Create(((float*)a)[b]), c);
         }
 
         c.Store(y);
@@ -39,7 +39,7 @@ internal static unsafe class WholeBlockTiles512
 
     /// <summary>Eight weight rows (rows apart by the stride) against four activation rows: y[t·yStride + r].</summary>
     public static void Rows8Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
         byte* a1 = a + aStride, a2 = a1 + aStride, a3 = a2 + aStride;
@@ -60,7 +60,7 @@ internal static unsafe class WholeBlockTiles512
 
     /// <summary>Eight weight rows against eight activation rows: y[t·yStride + r].</summary>
     public static void Rows8Tokens8<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
         byte* a1 = a + aStride, a2 = a1 + aStride, a3 = a2 + aStride, a4 = a3 + aStride, a5 = a4 + aStride, a6 = a5 + aStride, a7 = a6 + aStride;
@@ -87,7 +87,7 @@ internal static unsafe class WholeBlockTiles512
     private static void Transpose<TB>(byte* wb, int s,
         out Vector256<byte> g0, out Vector256<byte> g1, out Vector256<byte> g2, out Vector256<byte> g3,
         out Vector256<byte> g4, out Vector256<byte> g5, out Vector256<byte> g6, out Vector256<byte> g7)
-        where TB : struct, TileDot256.IBlock =>
+        where TB : struct, Block32Vnni.IBlock =>
         Transpose(TB.Unsigned(wb), TB.Unsigned(wb + s), TB.Unsigned(wb + 2 * s), TB.Unsigned(wb + 3 * s),
             TB.Unsigned(wb + 4 * s), TB.Unsigned(wb + 5 * s), TB.Unsigned(wb + 6 * s), TB.Unsigned(wb + 7 * s),
             out g0, out g1, out g2, out g3, out g4, out g5, out g6, out g7);
@@ -139,7 +139,7 @@ internal static unsafe class WholeBlockTiles512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Sums<TB>(Vector256<byte> g0, Vector256<byte> g1, Vector256<byte> g2, Vector256<byte> g3,
         Vector256<byte> g4, Vector256<byte> g5, Vector256<byte> g6, Vector256<byte> g7, byte* a, int qo, int nb, int b)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         var bias = Vector256.Create(-(((int*)(a + 4 * nb))[b] << TB.BiasShift));
         HalfSums(g0, g1, g2, g3, g4, g5, g6, g7, (int*)(a + qo) + 8 * b, bias, Vector256<int>.Zero, out var low, out var high);
@@ -178,7 +178,7 @@ internal static unsafe class WholeBlockTiles512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Scales(byte* w, int stride)
     {
-        var rows = TileDot256.Scales8(w, stride);
+        var rows = Block32Vnni.Scales8(w, stride);
         return Vector512.Create(rows, rows);
     }
 

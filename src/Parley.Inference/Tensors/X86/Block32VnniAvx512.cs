@@ -2,11 +2,11 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Parley.Inference.Tensors;
+namespace Parley.Inference.Tensors.X86;
 
 /// <summary>
 /// Eight Q8_0 or Q4_0 weight rows against four activation rows, for CPUs with AVX-512 (and AVX-VNNI).
-/// The integer products are <see cref="TileDot256"/>'s (256-bit VPDPBUSD: .NET has no 512-bit VNNI),
+/// The integer products are <see cref="Block32Vnni"/>'s (256-bit VPDPBUSD: .NET has no 512-bit VNNI),
 /// but two rows' eight int32 lanes share one 512-bit register from there on, so converting them to
 /// float, scaling and accumulating cost one instruction for two (row, token) pairs instead of one
 /// each. Eight rows, not four: each token's activation block, bias and scale, loaded once per block,
@@ -16,15 +16,15 @@ namespace Parley.Inference.Tensors;
 /// blocks and four scale pairs take 28 of the 32 vector registers: the JIT spills three accumulators,
 /// and the tile is still faster than two 4×4 tiles.
 /// </summary>
-internal static unsafe class TileDot512
+internal static unsafe class Block32VnniAvx512
 {
-    public static bool Supported => TileDot256.Supported && Avx512F.IsSupported;
+    public static bool Supported => Block32Vnni.Supported && Avx512F.IsSupported;
 
     /// <summary>Eight weight rows (rows apart by the stride) against four activation rows: y[t·yStride + r].</summary>
     public static delegate*<byte*, int, byte*, int, int, float*, int, void> Get8x4(GgmlType type) => !Supported ? null : type switch
     {
-        GgmlType.Q8_0 => &Rows8Tokens4<TileDot256.Q8_0Block>,
-        GgmlType.Q4_0 => &Rows8Tokens4<TileDot256.Q4_0Block>,
+        GgmlType.Q8_0 => &Rows8Tokens4<Block32Vnni.Q8_0Block>,
+        GgmlType.Q4_0 => &Rows8Tokens4<Block32Vnni.Q4_0Block>,
         _ => null,
     };
 
@@ -44,10 +44,10 @@ internal static unsafe class TileDot512
 
     /// <summary>The eight rows' half scales of one block as floats in lanes 0..7.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Scales(byte* w, int stride) => TileDot256.Scales8(w, stride).ToVector512Unsafe();
+    private static Vector512<float> Scales(byte* w, int stride) => Block32Vnni.Scales8(w, stride).ToVector512Unsafe();
 
     private static void Rows8Tokens4<TB>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
-        where TB : struct, TileDot256.IBlock
+        where TB : struct, Block32Vnni.IBlock
     {
         int nb = k / 32;
         int qo = ActivationLayout.QsOffset(DotType.Q8, k), so = ActivationLayout.QuadSumsOffset(k);

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Parley.Inference.Tensors;
+namespace Parley.Inference.Tensors.X86;
 
 /// <summary>
 /// Q6_K in <see cref="WholeBlockOrder"/>, every product: each super-block's whole integer dot,
@@ -10,36 +10,11 @@ namespace Parley.Inference.Tensors;
 /// added with one FMA by d_w·d_x. ggml instead converts eight partial lanes per super-block; the
 /// whole integer meets the reference bounds as well and lets eight rows share each multiply: with
 /// AVX-VNNI the VPDPBUSD tiles here, without it <see cref="X86.Q6_KRows8Avx512"/>'s maddubs ones. Every
-/// kernel gives the bits of <see cref="Dot"/>.
+/// kernel gives the bits of <see cref="Scalar.VecDotScalar.Q6_K"/>.
 /// </summary>
 internal static unsafe class Q6_KWholeBlock
 {
     private const int BlockBytes = 210, ScalesOffset = 192, DOffset = 208;
-
-    /// <summary>One row against one activation row, scalar: the reference for the order.</summary>
-    public static float Dot(byte* w, byte* a, int k)
-    {
-        int nb = k / 256;
-        float* d = (float*)a;
-        sbyte* q8 = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
-        float acc = 0;
-        for (int b = 0; b < nb; b++, w += BlockBytes, q8 += 256)
-        {
-            int sum = 0;
-            for (int i = 0; i < 256; i++) sum += ((sbyte*)(w + ScalesOffset))[i / 16] * (Quant(w, i) - 32) * q8[i];
-            acc = MathF.FusedMultiplyAdd(sum, Fp16.ToFloat(*(ushort*)(w + DOffset)) * d[b], acc);
-        }
-
-        return acc;
-    }
-
-    /// <summary>Quant <paramref name="i"/> (0..255) of a block, 0..63: ggml's layout of ql and qh.</summary>
-    private static int Quant(byte* w, int i)
-    {
-        int j = i / 128, v = i % 128 / 32, l = i % 32;
-        int ql = w[64 * j + 32 * (v & 1) + l];
-        return (v < 2 ? ql & 0xF : ql >> 4) | ((w[128 + 32 * j + l] >> (2 * v)) & 3) << 4;
-    }
 
     /// <summary>One row, vectorized: ggml's lanes (<see cref="VecDotK256"/>), summed to the block's integer first.</summary>
     public static float VectorDot(byte* w, byte* a, int k)
@@ -70,7 +45,7 @@ internal static unsafe class Q6_KWholeBlock
             X86.RowPrefetch.Next4(w, wStride, b, span);
             byte* w0 = w + b * BlockBytes, w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
             var sums = VecDot256.RowSums(Lanes(w0, a, k, b), Lanes(w1, a, k, b), Lanes(w2, a, k, b), Lanes(w3, a, k, b));
-            var dw = TileDot256.Scales(w0 + DOffset, w1 + DOffset, w2 + DOffset, w3 + DOffset).GetLower();
+            var dw = Block32Vnni.Scales(w0 + DOffset, w1 + DOffset, w2 + DOffset, w3 + DOffset).GetLower();
             c = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(sums), dw * Vector128.Create(((float*)a)[b]), c);
         }
 
@@ -181,7 +156,7 @@ internal static unsafe class Q6_KWholeBlock
                 t3 += Sums(g0, g1, g2, g3, g4, g5, g6, g7, a3, qo, nb, at, s);
             }
 
-            var dw = TileDot256.Scales8(wb + DOffset, wStride);
+            var dw = Block32Vnni.Scales8(wb + DOffset, wStride);
             c0 = Step(c0, t0, dw, a, b);
             c1 = Step(c1, t1, dw, a1, b);
             c2 = Step(c2, t2, dw, a2, b);
@@ -224,7 +199,7 @@ internal static unsafe class Q6_KWholeBlock
                 t7 += Sums(g0, g1, g2, g3, g4, g5, g6, g7, a7, qo, nb, at, s);
             }
 
-            var dw = TileDot256.Scales8(wb + DOffset, wStride);
+            var dw = Block32Vnni.Scales8(wb + DOffset, wStride);
             Step(y, t0, dw, a, b);
             Step(y + yStride, t1, dw, a1, b);
             Step(y + 2 * yStride, t2, dw, a2, b);
@@ -246,7 +221,7 @@ internal static unsafe class Q6_KWholeBlock
 
     /// <summary>
     /// Vector <paramref name="h"/> (quants 32h..32h+31) of eight rows' blocks as 6-bit quants, transposed
-    /// (<see cref="WholeBlockTiles512.Transpose"/>): half j = h/4 of the block, its v = h%4th vector,
+    /// (<see cref="Block32WholeBlockAvx512.Transpose"/>): half j = h/4 of the block, its v = h%4th vector,
     /// whose low four bits are ql's nibble v/2 and high two bits qh's pair v.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -256,7 +231,7 @@ internal static unsafe class Q6_KWholeBlock
     {
         int j = h >> 2, v = h & 3;
         int low = 64 * j + 32 * (v & 1), high = 128 + 32 * j, nibble = 4 * (v >> 1), pair = 2 * v;
-        WholeBlockTiles512.Transpose(Sixes(wb, low, high, nibble, pair), Sixes(wb + s, low, high, nibble, pair),
+        Block32WholeBlockAvx512.Transpose(Sixes(wb, low, high, nibble, pair), Sixes(wb + s, low, high, nibble, pair),
             Sixes(wb + 2 * s, low, high, nibble, pair), Sixes(wb + 3 * s, low, high, nibble, pair),
             Sixes(wb + 4 * s, low, high, nibble, pair), Sixes(wb + 5 * s, low, high, nibble, pair),
             Sixes(wb + 6 * s, low, high, nibble, pair), Sixes(wb + 7 * s, low, high, nibble, pair),
@@ -313,7 +288,7 @@ internal static unsafe class Q6_KWholeBlock
         Vector256<byte> g4, Vector256<byte> g5, Vector256<byte> g6, Vector256<byte> g7, byte* a, int qo, int nb, int at, Vector256<int>* s)
     {
         short* bsums = (short*)(a + 4 * nb) + at / 16;
-        WholeBlockTiles512.HalfSums(g0, g1, g2, g3, g4, g5, g6, g7, (int*)(a + qo + at),
+        Block32WholeBlockAvx512.HalfSums(g0, g1, g2, g3, g4, g5, g6, g7, (int*)(a + qo + at),
             Vector256.Create(-32 * bsums[0]), Vector256.Create(-32 * bsums[1]), out var first, out var second);
         return first * s[0] + second * s[1];
     }

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace Parley.Inference.Tensors;
+namespace Parley.Inference.Tensors.X86;
 
 /// <summary>
 /// F32, F16 and BF16 row dots in the order of ggml_vec_dot_f32, _f16 and _bf16, which llama.cpp runs

@@ -1,4 +1,4 @@
-namespace Parley.Inference.Tensors;
+namespace Parley.Inference.Tensors.X86;
 
 /// <summary>Dot-product kernels on 512-bit vectors (AVX-512 BW).</summary>
 internal static unsafe class VecDot512
