@@ -199,8 +199,10 @@ internal static unsafe class Block32Vnni
         byte* w0 = w, w1 = w + wStride, w2 = w + 2 * wStride, w3 = w + 3 * wStride;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
         byte shift = TB.BiasShift;
+        int span = RowPrefetch.Span(wStride, nb);
         for (int b = 0; b < nb; b++)
         {
+            RowPrefetch.Next4(w, wStride, b, span);
             var dw = Scales(w0, w1, w2, w3);
             var x = Vector256.Load((sbyte*)(a + qo) + 32 * b);
             var s = Vector256.Load((int*)(a + so) + 8 * b) << shift;

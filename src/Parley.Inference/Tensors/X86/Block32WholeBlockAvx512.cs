@@ -26,8 +26,10 @@ internal static unsafe class Block32WholeBlockAvx512
     {
         int nb = k / 32, qo = ActivationLayout.QsOffset(DotType.Q8, k);
         var c = Vector256<float>.Zero;
+        int span = RowPrefetch.SpanOf(8 * wStride, nb);
         for (int b = 0; b < nb; b++)
         {
+            RowPrefetch.Slice(w + 8 * wStride, b, span);
             byte* wb = w + b * TB.Bytes;
             Transpose<TB>(wb, wStride, out var g0, out var g1, out var g2, out var g3, out var g4, out var g5, out var g6, out var g7);
             var sums = Sums<TB>(g0, g1, g2, g3, g4, g5, g6, g7, a, qo, nb, b);
