@@ -10,7 +10,7 @@ public static class Program
         usage: parley <command> [options]
 
         commands:
-          serve    [-m MODEL] [--host 127.0.0.1] [--port 8080] [--max-sequences 16] [--ctx-size TOKENS | --kv-cache-mb 256] [-ctk f16|q8_0] [-ctv f16|q8_0] [--max-queue 64] [--max-batch-tokens 256] [--prefill-stall-ms 50] [--chat-template FILE] [-t THREADS]
+          serve    [-m MODEL] [--host 127.0.0.1] [--port 8080] [--max-sequences 16] [--ctx-size TOKENS | --kv-cache-mb 256] [-ctk f16|q8_0] [-ctv f16|q8_0] [--max-queue 64] [--max-batch-tokens 256] [--prefill-stall-ms 50] [--chat-template FILE] [--no-warmup] [-t THREADS]
           models   (lists the model store: PARLEY_MODELS, default ~/.parley/models)
           pull     hf:OWNER/REPO/FILE.gguf
           generate -m MODEL -p PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--seed S] [-t THREADS] [-ctk f16|q8_0] [-ctv f16|q8_0]

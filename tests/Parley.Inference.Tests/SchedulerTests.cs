@@ -95,6 +95,24 @@ public sealed class SchedulerTests : IDisposable
         Assert.True(scheduler.PrefixHits > 0);
     }
 
+    /// <summary>
+    /// The warm-up that parley serve runs before serving: it runs its rounds (prompts that the prefix
+    /// cache cannot have seen, batched and alone), returns every block, and leaves the scheduler
+    /// giving each request exactly what it gives alone.
+    /// </summary>
+    [Fact]
+    public async Task WarmUpRunsItsRoundsAndLeavesTheSchedulerAsNew()
+    {
+        using var scheduler = new Scheduler(_llm, _tokenizer);
+        int rounds = SchedulerWarmUp.Run(scheduler, _llm.VocabSize, TimeSpan.Zero, maxRounds: 3);
+        Assert.Equal(1, rounds); // a zero budget still runs one round
+        Assert.Equal(3, SchedulerWarmUp.Run(scheduler, _llm.VocabSize, TimeSpan.FromMinutes(1), maxRounds: 3));
+        Assert.Equal(0, scheduler.PrefixHits); // every round's prompts were new
+        await WaitUntil(() => scheduler.KvBlocksUsed == 0 && scheduler.Running == 0);
+        var prompt = Encode(Prompts[2]);
+        Assert.Equal(Alone(prompt, 12), await Collect(scheduler.Submit(new GenerationRequest(prompt, Greedy(12)))));
+    }
+
     [Fact]
     public async Task CancellingMidStreamReturnsEveryBlock()
     {

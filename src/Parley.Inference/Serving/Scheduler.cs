@@ -58,6 +58,7 @@ public sealed class Scheduler : IDisposable
     }
 
     public int ContextLength => _model.Config.ContextLength;
+    public int MaxSequences => _o.MaxSequences;
     public int Running => _runningCount;
     public int Waiting
     {

@@ -22,6 +22,8 @@ public sealed record SchedulerOptions
     public int KvCacheMegabytes { get; init; } = 256;
     /// <summary>The cache's size in positions, shared by all sequences (llama-server's --ctx-size); 0: by <see cref="KvCacheMegabytes"/>.</summary>
     public int KvCacheTokens { get; init; }
+    /// <summary>Run <see cref="SchedulerWarmUp"/> when the model is loaded, before it serves (parley serve; off with --no-warmup).</summary>
+    public bool WarmUp { get; init; }
     /// <summary>How keys and values are stored (--cache-type-k, --cache-type-v).</summary>
     public KvCacheTypes KvCacheTypes { get; init; } = KvCacheTypes.Default;
 }

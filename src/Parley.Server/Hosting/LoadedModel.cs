@@ -17,6 +17,7 @@ public sealed class LoadedModel : IDisposable
         Tokenizer = Tokenizer.FromGguf(model.File);
         Template = template is null ? ChatTemplate.FromGguf(model.File) : ChatTemplate.Parse(template);
         Scheduler = new Scheduler(model, Tokenizer, options);
+        if (options.WarmUp) SchedulerWarmUp.Run(Scheduler, model.VocabSize, TimeSpan.FromSeconds(1.5));
         Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }
 

@@ -8,12 +8,12 @@ using Parley.Server.Hosting;
 
 namespace Parley.Commands;
 
-/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--ctx-size TOKENS | --kv-cache-mb M] [--cache-type-k f16|q8_0] [--cache-type-v f16|q8_0] [--max-queue Q] [--max-batch-tokens T] [--prefill-stall-ms MS] [--chat-template FILE] [-t THREADS] [--data DIR] [--database POSTGRES] [--behind-proxy]</summary>
+/// <summary>parley serve [-m MODEL] [--host H] [--port P] [--max-sequences N] [--ctx-size TOKENS | --kv-cache-mb M] [--cache-type-k f16|q8_0] [--cache-type-v f16|q8_0] [--max-queue Q] [--max-batch-tokens T] [--prefill-stall-ms MS] [--chat-template FILE] [--no-warmup] [-t THREADS] [--data DIR] [--database POSTGRES] [--behind-proxy]</summary>
 public static class ServeCommand
 {
     public static int Run(string[] args, TextWriter stdout)
     {
-        var a = new Arguments(args, new HashSet<string> { "--behind-proxy" });
+        var a = new Arguments(args, new HashSet<string> { "--behind-proxy", "--no-warmup" });
         string? model = a.String("-m", "--model");
         var defaults = new SchedulerOptions();
         var scheduler = new SchedulerOptions
@@ -25,6 +25,7 @@ public static class ServeCommand
             KvCacheTypes = CacheTypeArguments.Read(a),
             MaxBatchTokens = a.Int(defaults.MaxBatchTokens, "--max-batch-tokens"),
             PrefillStallMs = a.Int(defaults.PrefillStallMs, "--prefill-stall-ms"),
+            WarmUp = !a.Flag("--no-warmup"),
         };
         string? templateFile = a.String("--chat-template");
         var options = new ServerOptions
