@@ -52,61 +52,47 @@ internal static unsafe class Q6_KWholeBlock
         c.Store(y);
     }
 
-    /// <summary>Four rows against four tokens: two rows at a time, each half block's quants and scales unpacked once for the four tokens.</summary>
+    /// <summary>
+    /// Four rows against four tokens: a row at a time, each half block's quants and scales unpacked
+    /// once for the four tokens. Two rows at a time kept 24 vectors live, past AVX2's sixteen
+    /// registers: a third of that tile's instructions were stack accesses.
+    /// </summary>
     public static void Rows4Tokens4(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
     {
-        if (AvxVnni.IsSupported)
+        for (int r = 0; r < 4; r++)
         {
-            Rows2Tokens4<VecDotK256.Q6VnniLanes>(w, wStride, a, aStride, k, y, yStride);
-            Rows2Tokens4<VecDotK256.Q6VnniLanes>(w + 2 * wStride, wStride, a, aStride, k, y + 2, yStride);
-        }
-        else
-        {
-            Rows2Tokens4<VecDotK256.Q6Avx2Lanes>(w, wStride, a, aStride, k, y, yStride);
-            Rows2Tokens4<VecDotK256.Q6Avx2Lanes>(w + 2 * wStride, wStride, a, aStride, k, y + 2, yStride);
+            if (AvxVnni.IsSupported) Rows1Tokens4<VecDotK256.Q6VnniLanes>(w + r * wStride, a, aStride, k, y + r, yStride);
+            else Rows1Tokens4<VecDotK256.Q6Avx2Lanes>(w + r * wStride, a, aStride, k, y + r, yStride);
         }
     }
 
-    private static void Rows2Tokens4<TL>(byte* w, int wStride, byte* a, int aStride, int k, float* y, int yStride)
+    private static void Rows1Tokens4<TL>(byte* w, byte* a, int aStride, int k, float* y, int yStride)
         where TL : struct, VecDotK256.IQ6Lanes
     {
         int nb = k / 256, qo = ActivationLayout.QsOffset(DotType.Q8K, k);
         byte* a0 = a, a1 = a + aStride, a2 = a + 2 * aStride, a3 = a + 3 * aStride;
-        Vector128<float> c0 = default, c1 = default; // rows 0 and 1, tokens in lanes
+        Vector128<float> c = default; // tokens in lanes
         for (int b = 0; b < nb; b++)
         {
-            byte* w0 = w + BlockBytes * b, w1 = w0 + wStride;
+            byte* w0 = w + BlockBytes * b;
             short* b0 = (short*)(a0 + 4 * nb) + 16 * b, b1 = (short*)(a1 + 4 * nb) + 16 * b, b2 = (short*)(a2 + 4 * nb) + 16 * b, b3 = (short*)(a3 + 4 * nb) + 16 * b;
-            Vector256<int> s00 = -VecDotK256.Q6Offsets(w0, b0), s01 = -VecDotK256.Q6Offsets(w0, b1), s02 = -VecDotK256.Q6Offsets(w0, b2), s03 = -VecDotK256.Q6Offsets(w0, b3);
-            Vector256<int> s10 = -VecDotK256.Q6Offsets(w1, b0), s11 = -VecDotK256.Q6Offsets(w1, b1), s12 = -VecDotK256.Q6Offsets(w1, b2), s13 = -VecDotK256.Q6Offsets(w1, b3);
+            Vector256<int> s0 = -VecDotK256.Q6Offsets(w0, b0), s1 = -VecDotK256.Q6Offsets(w0, b1), s2 = -VecDotK256.Q6Offsets(w0, b2), s3 = -VecDotK256.Q6Offsets(w0, b3);
             for (int j = 0; j < 2; j++)
             {
-                VecDotK256.Q6Quants(w0, j, out var q00, out var q10, out var q20, out var q30);
-                TL.Scales(w0, j, out var sa0, out var sb0, out var sc0, out var sd0);
-                VecDotK256.Q6Quants(w1, j, out var q01, out var q11, out var q21, out var q31);
-                TL.Scales(w1, j, out var sa1, out var sb1, out var sc1, out var sd1);
+                VecDotK256.Q6Quants(w0, j, out var q0, out var q1, out var q2, out var q3);
+                TL.Scales(w0, j, out var sa, out var sb, out var sc, out var sd);
                 int at = 256 * b + 128 * j;
-                sbyte* y0 = (sbyte*)(a0 + qo) + at, y1 = (sbyte*)(a1 + qo) + at, y2 = (sbyte*)(a2 + qo) + at, y3 = (sbyte*)(a3 + qo) + at;
-                s00 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y0);
-                s10 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y0);
-                s01 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y1);
-                s11 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y1);
-                s02 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y2);
-                s12 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y2);
-                s03 += TL.Lanes(q00, q10, q20, q30, sa0, sb0, sc0, sd0, y3);
-                s13 += TL.Lanes(q01, q11, q21, q31, sa1, sb1, sc1, sd1, y3);
+                s0 += TL.Lanes(q0, q1, q2, q3, sa, sb, sc, sd, (sbyte*)(a0 + qo) + at);
+                s1 += TL.Lanes(q0, q1, q2, q3, sa, sb, sc, sd, (sbyte*)(a1 + qo) + at);
+                s2 += TL.Lanes(q0, q1, q2, q3, sa, sb, sc, sd, (sbyte*)(a2 + qo) + at);
+                s3 += TL.Lanes(q0, q1, q2, q3, sa, sb, sc, sd, (sbyte*)(a3 + qo) + at);
             }
 
             var dx = Vector128.Create(((float*)a0)[b], ((float*)a1)[b], ((float*)a2)[b], ((float*)a3)[b]);
-            c0 = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(VecDot256.RowSums(s00, s01, s02, s03)), Vector128.Create(Fp16.ToFloat(*(ushort*)(w0 + DOffset))) * dx, c0);
-            c1 = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(VecDot256.RowSums(s10, s11, s12, s13)), Vector128.Create(Fp16.ToFloat(*(ushort*)(w1 + DOffset))) * dx, c1);
+            c = Fma.MultiplyAdd(Sse2.ConvertToVector128Single(VecDot256.RowSums(s0, s1, s2, s3)), Vector128.Create(Fp16.ToFloat(*(ushort*)(w0 + DOffset))) * dx, c);
         }
 
-        for (int t = 0; t < 4; t++)
-        {
-            y[t * yStride] = c0.GetElement(t);
-            y[t * yStride + 1] = c1.GetElement(t);
-        }
+        for (int t = 0; t < 4; t++) y[t * yStride] = c.GetElement(t);
     }
 
     /// <summary>Block <paramref name="b"/> (at <paramref name="w"/>) against the activations as eight exact int32 lanes (VNNI's where the CPU has it, else maddubs and madd).</summary>
