@@ -167,8 +167,8 @@ public static unsafe class Dequantize
     {
         byte* ql = x;
         byte* qh = x + 128;
-        sbyte* sc = (sbyte*)(x + 192);
-        float d = Half(x + 208);
+        sbyte* sc = (sbyte*)(x + Q6_KLayout.ScalesOffset);
+        float d = Half(x + Q6_KLayout.DOffset);
         int o = 0;
         for (int n = 0; n < 256; n += 128)
         {

@@ -61,3 +61,9 @@ public static class GgmlTypeInfo
     /// <summary>Bytes of one row of <paramref name="elements"/> elements (a multiple of the block size).</summary>
     public static long RowBytes(GgmlType type, long elements) => elements / BlockSize(type) * BlockBytes(type);
 }
+
+/// <summary>Where a Q6_K super-block keeps its parts: ql[128] (low four bits), qh[64] (high two), sixteen int8 scales, then the half d.</summary>
+internal static class Q6_KLayout
+{
+    public const int Bytes = 210, ScalesOffset = 192, DOffset = 208;
+}

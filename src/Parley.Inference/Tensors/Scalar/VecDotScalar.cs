@@ -288,11 +288,11 @@ public static unsafe class VecDotScalar
         float* d = (float*)a;
         sbyte* q8 = (sbyte*)(a + ActivationLayout.QsOffset(DotType.Q8K, k));
         float acc = 0;
-        for (int b = 0; b < nb; b++, w += 210, q8 += 256) // a block: ql[128], qh[64], scales[16] at 192, d at 208
+        for (int b = 0; b < nb; b++, w += Q6_KLayout.Bytes, q8 += 256)
         {
             int sum = 0;
-            for (int i = 0; i < 256; i++) sum += ((sbyte*)(w + 192))[i / 16] * (Q6_KQuant(w, i) - 32) * q8[i];
-            acc = MathF.FusedMultiplyAdd(sum, Fp16.ToFloat(*(ushort*)(w + 208)) * d[b], acc);
+            for (int i = 0; i < 256; i++) sum += ((sbyte*)(w + Q6_KLayout.ScalesOffset))[i / 16] * (Q6_KQuant(w, i) - 32) * q8[i];
+            acc = MathF.FusedMultiplyAdd(sum, Fp16.ToFloat(*(ushort*)(w + Q6_KLayout.DOffset)) * d[b], acc);
         }
 
         return acc;

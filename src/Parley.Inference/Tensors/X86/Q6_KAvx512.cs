@@ -13,7 +13,7 @@ namespace Parley.Inference.Tensors.X86;
 /// </summary>
 internal static unsafe class Q6_KAvx512
 {
-    private const int Bytes = 210, ScalesOffset = 192, DOffset = 208;
+    private const int Bytes = Q6_KLayout.Bytes, ScalesOffset = Q6_KLayout.ScalesOffset, DOffset = Q6_KLayout.DOffset;
 
     public static bool Supported => Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported;
 

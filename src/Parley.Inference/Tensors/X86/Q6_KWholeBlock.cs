@@ -14,7 +14,7 @@ namespace Parley.Inference.Tensors.X86;
 /// </summary>
 internal static unsafe class Q6_KWholeBlock
 {
-    private const int BlockBytes = 210, ScalesOffset = 192, DOffset = 208;
+    private const int BlockBytes = Q6_KLayout.Bytes, ScalesOffset = Q6_KLayout.ScalesOffset, DOffset = Q6_KLayout.DOffset;
 
     /// <summary>One row, vectorized: ggml's lanes (<see cref="VecDotK256"/>), summed to the block's integer first.</summary>
     public static float VectorDot(byte* w, byte* a, int k)
