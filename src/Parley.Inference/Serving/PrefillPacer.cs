@@ -7,16 +7,17 @@ namespace Parley.Inference.Serving;
 /// its own steps (moving averages): the time of a step with d decode tokens and no prompt, kept per d
 /// because a step's fixed costs do not divide by d (one decode alone took 7 ms, sixteen 52 ms, on
 /// smollm2-135m), and the prefill rate from what a mixed step took beyond its decodes' time. With
-/// nothing decoding, a prompt takes the whole batch.
+/// nothing decoding, a prompt takes the whole batch. <c>maxDecodes</c>: the most decode tokens a step
+/// holds (the scheduler's MaxSequences).
 /// </summary>
-internal sealed class PrefillPacer(double stallSeconds)
+internal sealed class PrefillPacer(double stallSeconds, int maxDecodes = 16)
 {
     /// <summary>The smallest chunk, below which per-step overhead would waste more than the stall saves.</summary>
     public const int MinChunk = 16;
 
     private const double Weight = 0.2;
-    private double[] _decodeStep = new double[17]; // seconds of a step of d decode tokens alone, by d; 0: not seen
-    private double _prefillRate;                    // prompt tokens per second
+    private readonly double[] _decodeStep = new double[maxDecodes + 1]; // seconds of a step of d decode tokens alone, by d; 0: not seen
+    private double _prefillRate;                                        // prompt tokens per second
 
     /// <summary>Prompt tokens allowed in a step with <paramref name="decodes"/> decode tokens, of at most <paramref name="max"/>.</summary>
     public int Budget(int decodes, int max)
@@ -30,9 +31,7 @@ internal sealed class PrefillPacer(double stallSeconds)
     {
         if (prefill == 0)
         {
-            if (decodes == 0) return;
-            if (decodes >= _decodeStep.Length) Array.Resize(ref _decodeStep, Math.Max(decodes + 1, 2 * _decodeStep.Length));
-            _decodeStep[decodes] = Average(_decodeStep[decodes], seconds);
+            if (decodes > 0 && decodes < _decodeStep.Length) _decodeStep[decodes] = Average(_decodeStep[decodes], seconds);
             return;
         }
 

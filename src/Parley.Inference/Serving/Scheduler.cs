@@ -43,10 +43,10 @@ public sealed class Scheduler : IDisposable
         _model = model;
         _tokenizer = tokenizer;
         _o = options ?? new SchedulerOptions();
-        _pacer = new PrefillPacer(_o.PrefillStallMs / 1000.0);
         ArgumentOutOfRangeException.ThrowIfLessThan(_o.MaxSequences, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(_o.MaxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(_o.MaxQueue);
+        _pacer = new PrefillPacer(_o.PrefillStallMs / 1000.0, _o.MaxSequences);
         int blocks = _o.KvCacheTokens > 0
             ? PagedKvCache.BlocksForPositions(_o.KvCacheTokens)
             : PagedKvCache.BlocksFor(model.Config, _o.KvCacheTypes, _o.KvCacheMegabytes);

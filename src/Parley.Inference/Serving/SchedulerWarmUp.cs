@@ -15,12 +15,14 @@ namespace Parley.Inference.Serving;
 /// </summary>
 public static class SchedulerWarmUp
 {
+    private const int PromptTokens = 32, GeneratedTokens = 16;
+
     /// <summary>Runs rounds until <paramref name="budget"/> has passed (at least one, at most <paramref name="maxRounds"/>).</summary>
     public static int Run(Scheduler scheduler, int vocabSize, TimeSpan budget, int maxRounds = 12)
     {
         var random = Random.Shared;
-        int batch = Math.Min(4, Math.Max(1, scheduler.MaxSequences));
-        int prompt = Math.Min(32, scheduler.ContextLength - 17);
+        int batch = Math.Min(4, scheduler.MaxSequences);
+        int prompt = Math.Min(PromptTokens, scheduler.ContextLength - GeneratedTokens - 1);
         if (prompt < 1) return 0;
         var clock = Stopwatch.StartNew();
         int rounds = 0;
@@ -44,13 +46,13 @@ public static class SchedulerWarmUp
         return rounds;
     }
 
-    /// <summary>A prompt of random tokens and 16 to generate, greedy or with the default sampler (both are served).</summary>
+    /// <summary>A prompt of random tokens and <see cref="GeneratedTokens"/> to generate, greedy or with the default sampler (both are served).</summary>
     private static GenerationRequest Request(Random random, int vocabSize, int length, bool greedy)
     {
         var tokens = new int[length];
         for (int i = 0; i < length; i++) tokens[i] = random.Next(vocabSize);
         var sampling = greedy ? SamplingOptions.Greedy : new SamplingOptions();
-        return new GenerationRequest(tokens, new GenerationOptions { MaxTokens = 16, Sampling = sampling, StopAtEndOfGeneration = false });
+        return new GenerationRequest(tokens, new GenerationOptions { MaxTokens = GeneratedTokens, Sampling = sampling, StopAtEndOfGeneration = false });
     }
 
     private static void Drain(List<GenerationStream> streams)

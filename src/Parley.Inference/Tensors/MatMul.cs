@@ -101,8 +101,8 @@ public sealed unsafe class MatMul : IParallelWork, IDisposable
         k.Tile4x4 = tiles ? Block32Vnni.Get4x4(w.Type) : null;
         // A single token on AVX-512: two rows per vector (maddubs, the same ggml lanes) beats the
         // 256-bit VNNI tile, llama3.2-1b-q8_0 tg 1.22x (Zen 5, farm-bench); on AVX2 the VNNI tile wins.
-        k.Tile4x1 = !tiles ? null : _level == KernelLevel.Vector512 && Block32Vnni.Get4x1(w.Type) != null
-            ? X86.Block32Kernels.Tile4x1(w.Type, _level) : Block32Vnni.Get4x1(w.Type);
+        var vnni4x1 = tiles ? Block32Vnni.Get4x1(w.Type) : null;
+        k.Tile4x1 = vnni4x1 != null && _level == KernelLevel.Vector512 ? X86.Block32Kernels.Tile4x1(w.Type, _level) : vnni4x1;
         k.Tile8x4 = _level >= KernelLevel.Vector512 ? Block32VnniAvx512.Get8x4(w.Type) : null;
         if (WholeBlockOrder.Applies(w, p.Logits))
         {
