@@ -37,7 +37,7 @@ public class KvCacheTests(ITestOutputHelper output)
         var doc = JsonDocument.Parse(File.ReadAllText(TestModels.Reference("generate", "tiny-llama-spm-q8_0.p1.json"))).RootElement;
         var prompt = doc.GetProperty("prompt_tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var tokens = doc.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("token").GetInt32()).ToArray();
-        using var llm = LlamaModel.Load(TestModels.Tiny("tiny-llama-spm-q8_0.gguf"), threads: 2);
+        using var llm = LanguageModel.Load(TestModels.Tiny("tiny-llama-spm-q8_0.gguf"), threads: 2);
         using var f16 = llm.CreateCache();
         using var q8 = llm.CreateCache(0, new KvCacheTypes(keys, values));
         var expected = new float[llm.VocabSize];
@@ -63,7 +63,7 @@ public class KvCacheTests(ITestOutputHelper output)
     [Fact]
     public void Q8NeedsHeadsOfWholeBlocks()
     {
-        using var llm = LlamaModel.Load(TestModels.Tiny("tiny-qwen2-bpe-q8_0.gguf"), threads: 1); // heads of 16
+        using var llm = LanguageModel.Load(TestModels.Tiny("tiny-qwen2-bpe-q8_0.gguf"), threads: 1); // heads of 16
         var e = Assert.Throws<NotSupportedException>(() => llm.CreateCache(64, new KvCacheTypes(GgmlType.F16, GgmlType.Q8_0)));
         Assert.Equal("a q8_0 cache of values needs a head size that is a multiple of 32; this model's heads have 16: use f16", e.Message);
     }

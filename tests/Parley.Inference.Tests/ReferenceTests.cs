@@ -77,10 +77,31 @@ public class ReferenceTests(ITestOutputHelper output)
         AssertTeacherForced("quant", name, file => Path.Combine(TestModels.Root, "quant", file), isFloat ? FloatBound : QuantizedBound, isFloat ? FloatClearGap : QuantizedClearGap);
     }
 
+    /// <summary>The architectures Parley runs beyond the tiny files' llama and qwen2, in ../shared/models/arch (one build, AVX2).</summary>
+    public static TheoryData<string> ArchReferenceFiles()
+    {
+        var data = new TheoryData<string>();
+        foreach (string model in new[] { "arch-llama-q8_0", "arch-qwen3-q8_0" })
+        {
+            for (int p = 1; p <= 3; p++) data.Add($"{model}.p{p}.json");
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// Each architecture's own graph against llama.cpp: arch-llama has Llama 3.1's rope_freqs, arch-qwen3
+    /// per-head q/k norms and a head size (key_length) that makes q wider than the embedding.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ArchReferenceFiles))]
+    public void ArchitecturesStayWithinLlamaCpp(string name) =>
+        AssertTeacherForced("arch", name, file => Path.Combine(TestModels.Root, "arch", file), QuantizedBound, QuantizedClearGap);
+
     private void AssertTeacherForced(string set, string name, Func<string, string> modelPath, double bound, double clearGap)
     {
         var (model, prompt, steps) = Read(set, name);
-        using var llm = LlamaModel.Load(modelPath(model), threads: 2);
+        using var llm = LanguageModel.Load(modelPath(model), threads: 2);
         using var cache = llm.CreateCache();
         var logits = new float[llm.VocabSize];
         llm.Forward(prompt, 0, cache, logits);
@@ -111,7 +132,7 @@ public class ReferenceTests(ITestOutputHelper output)
     public void FloatModelsGenerateOneBuildsTokens(string name)
     {
         var (model, prompt, _) = Read(Sets[0], name);
-        using var llm = LlamaModel.Load(TestModels.Tiny(model), threads: 2);
+        using var llm = LanguageModel.Load(TestModels.Tiny(model), threads: 2);
         using var cache = llm.CreateCache();
         var logits = new float[llm.VocabSize];
         llm.Forward(prompt, 0, cache, logits);

@@ -13,7 +13,7 @@ namespace Parley.Inference.Tests;
 public sealed class SchedulerTests : IDisposable
 {
     private const string Model = "tiny-llama-spm-q8_0.gguf";
-    private readonly LlamaModel _llm = LlamaModel.Load(TestModels.Tiny(Model), threads: 2);
+    private readonly ILanguageModel _llm = LanguageModel.Load(TestModels.Tiny(Model), threads: 2);
     private readonly Tokenizer _tokenizer;
 
     public SchedulerTests() => _tokenizer = Tokenizer.FromGguf(_llm.File);

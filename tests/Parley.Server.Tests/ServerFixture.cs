@@ -20,7 +20,7 @@ public sealed class ServerFixture : IAsyncLifetime
     public const string ModelId = "tiny-qwen2-bpe-q8_0";
     public const long BodyLimit = 64 * 1024;
 
-    private LlamaModel? _reference;
+    private ILanguageModel? _reference;
 
     public WebApplication App { get; private set; } = null!;
     public Uri Url { get; private set; } = null!;
@@ -52,7 +52,7 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         (App, Url) = await StartAsync();
         Http = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromMinutes(2) };
-        _reference = LlamaModel.Load(TestModels.Tiny(ModelId + ".gguf"), threads: 1);
+        _reference = LanguageModel.Load(TestModels.Tiny(ModelId + ".gguf"), threads: 1);
     }
 
     /// <summary>What a chat request gives alone, greedy: the rendered prompt run by the single-sequence generator.</summary>

@@ -9,7 +9,7 @@ namespace Parley.Inference.Generation;
 /// token per step, keys and values stored as <paramref name="cacheTypes"/> (F16 by default). The
 /// server does not use this; its scheduler batches many sequences.
 /// </summary>
-public sealed class TextGenerator(LlamaModel model, Tokenizer tokenizer, KvCacheTypes? cacheTypes = null)
+public sealed class TextGenerator(ILanguageModel model, Tokenizer tokenizer, KvCacheTypes? cacheTypes = null)
 {
     public FinishReason FinishReason { get; private set; }
 

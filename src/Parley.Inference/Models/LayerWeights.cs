@@ -12,6 +12,9 @@ public sealed unsafe class LayerWeights
     public float* Bq { get; init; }
     public float* Bk { get; init; }
     public float* Bv { get; init; }
+    /// <summary>Per-head RMS norm weights of q and k (one head wide), applied before RoPE; null when the family has none.</summary>
+    public float* QNorm { get; init; }
+    public float* KNorm { get; init; }
     public required WeightMatrix Wo { get; init; }
     public required float* FfnNorm { get; init; }
     public required WeightMatrix WGate { get; init; }

@@ -1,12 +1,11 @@
 using Parley.Inference.Gguf;
+using Parley.Inference.Models.Architectures;
 
 namespace Parley.Inference.Models;
 
-/// <summary>Hyperparameters of a Llama-family model, read from its GGUF metadata.</summary>
+/// <summary>Hyperparameters of a decoder model, read from its GGUF metadata under its architecture's prefix.</summary>
 public sealed record ModelConfig
 {
-    public static readonly string[] SupportedArchitectures = ["llama", "qwen2"];
-
     public required string Architecture { get; init; }
     public required int EmbeddingLength { get; init; }
     public required int LayerCount { get; init; }
@@ -26,15 +25,11 @@ public sealed record ModelConfig
     public int KvDim => KvHeadCount * HeadDim;
     public int QDim => HeadCount * HeadDim;
 
-    public static ModelConfig FromGguf(GgufFile f)
-    {
-        string arch = f.GetString("general.architecture");
-        if (Array.IndexOf(SupportedArchitectures, arch) < 0)
-        {
-            throw new GgufFormatException(f.Path, "general.architecture",
-                $"expected one of the supported architectures ({string.Join(", ", SupportedArchitectures)}), found \"{arch}\"");
-        }
+    public static ModelConfig FromGguf(GgufFile f) => FromGguf(f, ArchitectureCatalog.For(f));
 
+    public static ModelConfig FromGguf(GgufFile f, Architecture family)
+    {
+        string arch = family.Name;
         int embd = Positive(f, $"{arch}.embedding_length");
         int heads = Positive(f, $"{arch}.attention.head_count");
         int kvHeads = f.GetInt($"{arch}.attention.head_count_kv", heads);
@@ -82,7 +77,7 @@ public sealed record ModelConfig
             RopeFreqBase = f.GetFloat($"{arch}.rope.freq_base", 10000f),
             RopeFreqScale = scale,
             RopeDims = ropeDims,
-            RopeNeoX = arch == "qwen2",
+            RopeNeoX = family.RopeNeoX,
         };
     }
 

@@ -4,7 +4,7 @@ namespace Parley.Inference.Models;
 
 /// <summary>
 /// The per-token steps of a layer between its matrix products: residual additions with RMS norms,
-/// RoPE with the F16 rounding and cache write of Q, K and V, and SwiGLU. A prompt chunk's tokens are split
+/// per-head q/k norms, RoPE with the F16 rounding and cache write of Q, K and V, and SwiGLU. A prompt chunk's tokens are split
 /// across the pool (run one after the other they left the other threads idle for a tenth of a
 /// prompt's time); a decode step's few tokens run inline, where the pool's round trip would cost
 /// more. Nothing is allocated either way.
@@ -20,6 +20,8 @@ internal sealed unsafe class TokenStages(ModelConfig c, ForwardScratch s, Rope r
     private Stage _stage;
     private bool _add;
     private float* _norm;
+    private float* _qNorm;
+    private float* _kNorm;
     private int _layer;
     private int _tokens;
     private int _chunks;
@@ -45,11 +47,17 @@ internal sealed unsafe class TokenStages(ModelConfig c, ForwardScratch s, Rope r
         Run(tokens, c.EmbeddingLength);
     }
 
-    /// <summary>For every token: RoPE on its Q and K, Q, K and V rounded to F16, K and V written to its cache slot in <paramref name="layer"/>.</summary>
-    public void Positions(int tokens, int layer)
+    /// <summary>
+    /// For every token: each head of Q and K RMS-normed by <paramref name="qNorm"/> and <paramref name="kNorm"/>
+    /// when they are not null, RoPE on Q and K, Q, K and V rounded to F16, K and V written to its cache
+    /// slot in <paramref name="layer"/>.
+    /// </summary>
+    public void Positions(int tokens, int layer, float* qNorm, float* kNorm)
     {
         _stage = Stage.Positions;
         _layer = layer;
+        _qNorm = qNorm;
+        _kNorm = kNorm;
         Run(tokens, c.QDim + 2 * c.KvDim);
     }
 
@@ -103,10 +111,17 @@ internal sealed unsafe class TokenStages(ModelConfig c, ForwardScratch s, Rope r
         float* q = s.Q + (long)t * c.QDim;
         float* k = s.K + (long)t * c.KvDim;
         float* v = s.V + (long)t * c.KvDim;
+        if (_qNorm != null) HeadNorms(q, c.HeadCount, _qNorm);
+        if (_kNorm != null) HeadNorms(k, c.KvHeadCount, _kNorm);
         rope.Apply(q, c.HeadCount, t);
         rope.Apply(k, c.KvHeadCount, t);
         // Q meets the keys as F16; the cache rounds or quantizes keys and values as it stores them.
         Ops.RoundToHalf(q, c.QDim);
         _cache.Write(_tables[t][p / PagedKvCache.BlockSize], p % PagedKvCache.BlockSize, _layer, k, v);
+    }
+
+    private void HeadNorms(float* x, int heads, float* weight)
+    {
+        for (int h = 0; h < heads; h++) Ops.RmsNorm(x + h * c.HeadDim, weight, x + h * c.HeadDim, c.HeadDim, c.RmsEpsilon);
     }
 }

@@ -18,7 +18,7 @@ public sealed class Scheduler : IDisposable
     public const string MeterName = "Parley.Inference";
     private const int B = PagedKvCache.BlockSize;
 
-    private readonly LlamaModel _model;
+    private readonly ILanguageModel _model;
     private readonly Tokenizer _tokenizer;
     private readonly SchedulerOptions _o;
     private readonly PrefillPacer _pacer;
@@ -38,7 +38,7 @@ public sealed class Scheduler : IDisposable
     private volatile int _runningCount;
     private long _prefixHits, _prefixMisses, _preemptions;
 
-    public Scheduler(LlamaModel model, Tokenizer tokenizer, SchedulerOptions? options = null)
+    public Scheduler(ILanguageModel model, Tokenizer tokenizer, SchedulerOptions? options = null)
     {
         _model = model;
         _tokenizer = tokenizer;

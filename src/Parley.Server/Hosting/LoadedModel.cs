@@ -9,7 +9,7 @@ namespace Parley.Server.Hosting;
 /// <summary>A model ready to serve: weights, tokenizer, chat template and its own scheduler.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    private LoadedModel(string id, string path, LlamaModel model, SchedulerOptions options, string? template)
+    private LoadedModel(string id, string path, ILanguageModel model, SchedulerOptions options, string? template)
     {
         Id = id;
         Path = path;
@@ -23,7 +23,7 @@ public sealed class LoadedModel : IDisposable
 
     public string Id { get; }
     public string Path { get; }
-    public LlamaModel Model { get; }
+    public ILanguageModel Model { get; }
     public Tokenizer Tokenizer { get; }
     public ChatTemplate Template { get; }
     public Scheduler Scheduler { get; }
@@ -33,7 +33,7 @@ public sealed class LoadedModel : IDisposable
     /// <summary>Loads the file; <paramref name="template"/>, when given, replaces the model's chat template.</summary>
     public static LoadedModel Load(string id, string path, int threads, SchedulerOptions options, string? template = null)
     {
-        var model = LlamaModel.Load(path, threads);
+        var model = LanguageModel.Load(path, threads);
         try
         {
             return new LoadedModel(id, path, model, options, template);

@@ -82,14 +82,14 @@ public static class BenchCommand
         return 0;
     }
 
-    private static void Prompt(LlamaModel llm, int n, KvCacheTypes types)
+    private static void Prompt(ILanguageModel llm, int n, KvCacheTypes types)
     {
         var tokens = RandomTokens(llm, n);
         using var cache = llm.CreateCache(n, types);
         llm.Forward(tokens, 0, cache, new float[llm.VocabSize]);
     }
 
-    private static void Generate(LlamaModel llm, int n, KvCacheTypes types)
+    private static void Generate(ILanguageModel llm, int n, KvCacheTypes types)
     {
         var tokens = RandomTokens(llm, n);
         using var cache = llm.CreateCache(n, types);
@@ -98,7 +98,7 @@ public static class BenchCommand
     }
 
     /// <summary>Sequences of one random token each, every one generating n tokens, all submitted at once.</summary>
-    private static void GenerateTogether(Scheduler scheduler, LlamaModel llm, int sequences, int n)
+    private static void GenerateTogether(Scheduler scheduler, ILanguageModel llm, int sequences, int n)
     {
         var options = new GenerationOptions { MaxTokens = n, Sampling = SamplingOptions.Greedy, StopAtEndOfGeneration = false };
         var streams = Enumerable.Range(0, sequences).Select(i => scheduler.Submit(new GenerationRequest(RandomTokens(llm, 1, seed: i), options))).ToList();
@@ -108,7 +108,7 @@ public static class BenchCommand
         }));
     }
 
-    private static int[] RandomTokens(LlamaModel llm, int n, int seed = 42)
+    private static int[] RandomTokens(ILanguageModel llm, int n, int seed = 42)
     {
         var r = new Random(seed);
         var t = new int[n];
@@ -116,7 +116,7 @@ public static class BenchCommand
         return t;
     }
 
-    private static Row Measure(LlamaModel llm, string path, int nPrompt, int nGen, int reps, Action run, int sequences = 1)
+    private static Row Measure(ILanguageModel llm, string path, int nPrompt, int nGen, int reps, Action run, int sequences = 1)
     {
         int tokens = nPrompt + nGen * sequences;
         // Warm-up: page-in of the mapping, scratch allocation, and tiered JIT, which needs several

@@ -6,9 +6,9 @@ namespace Parley.Commands;
 internal static class ModelLoader
 {
     /// <summary>Loads a model for a command; a missing file is a user error with one line.</summary>
-    public static LlamaModel Load(string path, int threads)
+    public static ILanguageModel Load(string path, int threads)
     {
         if (!File.Exists(path)) throw new CliException($"model file not found: {path}");
-        return LlamaModel.Load(path, threads);
+        return LanguageModel.Load(path, threads);
     }
 }

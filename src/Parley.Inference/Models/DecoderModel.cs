@@ -1,15 +1,17 @@
 using Parley.Inference.Gguf;
+using Parley.Inference.Models.Architectures;
 using Parley.Inference.Tensors;
 
 namespace Parley.Inference.Models;
 
 /// <summary>
-/// A Llama-family transformer (llama, qwen2) over a memory-mapped GGUF file. A forward pass takes a
+/// A dense decoder-only transformer of pre-norm blocks (llama, qwen2, qwen3) over a memory-mapped
+/// GGUF file; its <see cref="Architecture"/> says which tensors each block has. A forward pass takes a
 /// batch of tokens from one or many sequences, appends their keys and values to the paged cache and
 /// returns logits; all the batch's tokens go through the weights together, as matrix-matrix products.
-/// Not thread-safe: one caller (a generator or the scheduler's engine thread) drives it.
+/// The file is owned from here on: disposing the model closes it.
 /// </summary>
-public sealed unsafe class LlamaModel : IDisposable
+public sealed unsafe class DecoderModel : ILanguageModel
 {
     private readonly WorkerPool _pool;
     private readonly MatMul _matmul;
@@ -20,11 +22,11 @@ public sealed unsafe class LlamaModel : IDisposable
     private readonly TokenStages _stages;
     private readonly ForwardBatch _single = new();
 
-    private LlamaModel(GgufFile file, int threads, KernelLevel level)
+    internal DecoderModel(GgufFile file, Architecture architecture, int threads, KernelLevel level)
     {
         File = file;
-        Config = ModelConfig.FromGguf(file);
-        Weights = ModelWeights.Load(file, Config);
+        Config = ModelConfig.FromGguf(file, architecture);
+        Weights = ModelWeights.Load(file, Config, architecture);
         _pool = new WorkerPool(threads);
         _matmul = new MatMul(_pool, level);
         _rows = new ParallelRows(_pool);
@@ -40,31 +42,11 @@ public sealed unsafe class LlamaModel : IDisposable
     public int VocabSize => Weights.VocabSize;
     public int Threads => _pool.Threads;
 
-    /// <summary>Opens a model; <paramref name="threads"/> 0 means one per core.</summary>
-    public static LlamaModel Load(string path, int threads = 0, KernelLevel? level = null)
-    {
-        var file = GgufFile.Open(path);
-        try
-        {
-            return new LlamaModel(file, threads > 0 ? threads : Environment.ProcessorCount, level ?? KernelLevels.Best);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Runs <paramref name="body"/> for 0..count-1 on the model's threads (between forward passes only).</summary>
     public void ParallelFor(int count, Action<int> body, int elementsEach) => _rows.For(count, body, elementsEach);
 
     public KvCache CreateCache(int capacity = 0, KvCacheTypes? types = null) =>
         new(Config, capacity > 0 ? Math.Min(capacity, Config.ContextLength) : Config.ContextLength, types);
 
-    /// <summary>
-    /// Runs <paramref name="tokens"/> at positions <paramref name="start"/>.. of a single sequence
-    /// (every earlier position already in <paramref name="cache"/>) and writes the last token's logits.
-    /// </summary>
     public void Forward(ReadOnlySpan<int> tokens, int start, KvCache cache, Span<float> logits)
     {
         if (start + tokens.Length > cache.Capacity)
@@ -78,11 +60,6 @@ public sealed unsafe class LlamaModel : IDisposable
         cache.Length = Math.Max(cache.Length, start + tokens.Length);
     }
 
-    /// <summary>
-    /// One forward pass over every segment of <paramref name="batch"/>: appends their keys and values
-    /// to their blocks of <paramref name="cache"/> and writes one row of logits per segment that asked
-    /// for them (row-major, in segment order).
-    /// </summary>
     public void Forward(ForwardBatch batch, PagedKvCache cache, Span<float> logits)
     {
         int n = batch.TokenCount;
@@ -139,7 +116,7 @@ public sealed unsafe class LlamaModel : IDisposable
     {
         var c = Config;
         Project(_s.Xn, n, new(w.Wq, _s.Q, w.Bq), new(w.Wk, _s.K, w.Bk), new(w.Wv, _s.V, w.Bv));
-        _stages.Positions(n, l);
+        _stages.Positions(n, l, w.QNorm, w.KNorm);
         _attention.Run(_pool, l);
 
         Project(_s.Attn, n, new Projection(w.Wo, _s.Proj));
