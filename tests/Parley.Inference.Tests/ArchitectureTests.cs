@@ -53,4 +53,40 @@ public class ArchitectureTests
             File.Delete(path);
         }
     }
+
+    /// <summary>
+    /// Tokens routed to the same expert go through it together, so a token's numbers must not depend
+    /// on which others share its experts: three prompts and a decode step run batched give exactly
+    /// the logits each gives alone.
+    /// </summary>
+    [Fact]
+    public void ExpertBatchesGiveEachSequenceItsOwnLogits()
+    {
+        using var llm = LanguageModel.Load(Arch("arch-qwen3moe-q8_0.gguf"), threads: 2);
+        int vocab = llm.VocabSize;
+        int[][] prompts = [[1, 9038, 2501, 263, 931], [1, 450, 7483, 310, 3444, 338, 263, 1781, 29889], [1, 29871, 29896, 29892, 29871, 29906, 29892]];
+        var alone = new List<(float[] Prefill, float[] Decode)>();
+        foreach (var p in prompts)
+        {
+            using var cache = llm.CreateCache(64);
+            var prefill = new float[vocab];
+            var decode = new float[vocab];
+            llm.Forward(p, 0, cache, prefill);
+            llm.Forward([p[^1]], p.Length, cache, decode);
+            alone.Add((prefill, decode));
+        }
+
+        using var paged = new PagedKvCache(llm.Config, 3 * 4);
+        var tables = prompts.Select((_, i) => { var t = new BlockTable(); for (int b = 0; b < 4; b++) t.Add(4 * i + b); return t; }).ToArray();
+        var batch = new ForwardBatch();
+        var logits = new float[prompts.Length * vocab];
+        for (int i = 0; i < prompts.Length; i++) batch.Add(prompts[i], 0, tables[i], logits: true);
+        llm.Forward(batch, paged, logits);
+        for (int i = 0; i < prompts.Length; i++) Assert.True(alone[i].Prefill.AsSpan().SequenceEqual(logits.AsSpan(i * vocab, vocab)), $"prompt {i}'s prefill differs batched");
+
+        batch.Clear();
+        for (int i = 0; i < prompts.Length; i++) batch.Add([prompts[i][^1]], prompts[i].Length, tables[i], logits: true);
+        llm.Forward(batch, paged, logits);
+        for (int i = 0; i < prompts.Length; i++) Assert.True(alone[i].Decode.AsSpan().SequenceEqual(logits.AsSpan(i * vocab, vocab)), $"prompt {i}'s decode step differs batched");
+    }
 }

@@ -81,7 +81,7 @@ public class ReferenceTests(ITestOutputHelper output)
     public static TheoryData<string> ArchReferenceFiles()
     {
         var data = new TheoryData<string>();
-        foreach (string model in new[] { "arch-llama-q8_0", "arch-qwen3-q8_0" })
+        foreach (string model in new[] { "arch-llama-q8_0", "arch-qwen3-q8_0", "arch-qwen3moe-q8_0" })
         {
             for (int p = 1; p <= 3; p++) data.Add($"{model}.p{p}.json");
         }

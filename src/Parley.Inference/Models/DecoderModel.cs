@@ -5,7 +5,7 @@ using Parley.Inference.Tensors;
 namespace Parley.Inference.Models;
 
 /// <summary>
-/// A dense decoder-only transformer of pre-norm blocks (llama, qwen2, qwen3) over a memory-mapped
+/// A decoder-only transformer of pre-norm blocks, dense or mixture-of-experts (llama, qwen2, qwen3, qwen3moe), over a memory-mapped
 /// GGUF file; its <see cref="Architecture"/> says which tensors each block has. A forward pass takes a
 /// batch of tokens from one or many sequences, appends their keys and values to the paged cache and
 /// returns logits; all the batch's tokens go through the weights together, as matrix-matrix products.
@@ -20,6 +20,8 @@ public sealed unsafe class DecoderModel : ILanguageModel
     private readonly Attention _attention;
     private readonly Rope _rope;
     private readonly TokenStages _stages;
+    private readonly Projector _project;
+    private readonly MixtureOfExperts? _experts;
     private readonly ForwardBatch _single = new();
 
     internal DecoderModel(GgufFile file, Architecture architecture, int threads, KernelLevel level)
@@ -34,6 +36,8 @@ public sealed unsafe class DecoderModel : ILanguageModel
         _attention = new Attention(Config, _s);
         _rope = new Rope(Config, Weights.RopeFreqs);
         _stages = new TokenStages(Config, _s, _rope, _pool, _rows);
+        _project = new Projector(_matmul, _rows, _s.Activations);
+        if (Config.ExpertCount > 0) _experts = new MixtureOfExperts(Config, _project);
     }
 
     public GgufFile File { get; }
@@ -121,53 +125,28 @@ public sealed unsafe class DecoderModel : ILanguageModel
 
         Project(_s.Attn, n, new Projection(w.Wo, _s.Proj));
         _stages.Residual(n, add: true, w.FfnNorm);
-        Project(_s.Xn, n, new(w.WGate, _s.Gate), new(w.WUp, _s.Up));
-        _stages.SwiGlu(n);
-        Project(_s.Gate, n, new Projection(w.WDown, _s.Proj));
+        if (w.Experts is { } experts)
+        {
+            _experts!.Run(experts, _s.Xn, _s.Proj, n, _s.Paths);
+        }
+        else
+        {
+            Project(_s.Xn, n, new(w.WGate, _s.Gate), new(w.WUp, _s.Up));
+            _stages.SwiGlu(n);
+            Project(_s.Gate, n, new Projection(w.WDown, _s.Proj));
+        }
+
         _stages.Residual(n, add: true, l + 1 < c.LayerCount ? Weights.Layers[l + 1].AttnNorm : null);
     }
 
-    /// <summary>
-    /// y = W·x (+ bias) for n rows of x, for each projection. Consecutive projections whose weights
-    /// take the same activation type share one conversion of x and one pool run.
-    /// </summary>
-    private void Project(float* x, int n, params ReadOnlySpan<Projection> projections)
-    {
-        var act = _s.Activations;
-        Span<Product> products = stackalloc Product[projections.Length];
-        for (int i = 0; i < projections.Length;)
-        {
-            var type = ActivationLayout.For(projections[i].W.Type);
-            act.Load(type, x, n, projections[i].W.Cols, _rows);
-            int count = 0;
-            for (; i < projections.Length && ActivationLayout.For(projections[i].W.Type) == type; i++)
-            {
-                products[count++] = new Product(projections[i].W, projections[i].Y, projections[i].W.Rows, projections[i].Logits);
-            }
-
-            _matmul.Run(products[..count], act, products[0].Logits ? null : _s.Paths);
-        }
-
-        foreach (var p in projections)
-        {
-            if (p.Bias == null) continue;
-            for (int t = 0; t < n; t++) Ops.Add(p.Y + (long)t * p.W.Rows, p.Bias, p.W.Rows);
-        }
-    }
-
-    private readonly struct Projection(WeightMatrix w, float* y, float* bias = null, bool logits = false)
-    {
-        public WeightMatrix W { get; } = w;
-        public float* Y { get; } = y;
-        public float* Bias { get; } = bias;
-        public bool Logits { get; } = logits;
-    }
+    private void Project(float* x, int n, params ReadOnlySpan<Projection> projections) => _project.Run(x, n, _s.Paths, projections);
 
     public void Dispose()
     {
         _pool.Dispose();
         _matmul.Dispose();
         _s.Dispose();
+        _experts?.Dispose();
         File.Dispose();
     }
 }

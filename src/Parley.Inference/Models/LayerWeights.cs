@@ -17,7 +17,10 @@ public sealed unsafe class LayerWeights
     public float* KNorm { get; init; }
     public required WeightMatrix Wo { get; init; }
     public required float* FfnNorm { get; init; }
-    public required WeightMatrix WGate { get; init; }
-    public required WeightMatrix WUp { get; init; }
-    public required WeightMatrix WDown { get; init; }
+    /// <summary>The dense feed-forward; unset in a mixture-of-experts block.</summary>
+    public WeightMatrix WGate { get; init; }
+    public WeightMatrix WUp { get; init; }
+    public WeightMatrix WDown { get; init; }
+    /// <summary>The mixture-of-experts feed-forward, or null in a dense block.</summary>
+    public ExpertWeights? Experts { get; init; }
 }

@@ -22,6 +22,11 @@ public sealed record ModelConfig
     /// <summary>NeoX RoPE rotates (i, i + n/2) pairs; "normal" RoPE rotates adjacent pairs.</summary>
     public required bool RopeNeoX { get; init; }
 
+    /// <summary>Mixture-of-experts blocks: experts per layer, experts each token uses, each expert's FFN width; 0 in a dense model.</summary>
+    public int ExpertCount { get; init; }
+    public int ExpertUsedCount { get; init; }
+    public int ExpertFeedForwardLength { get; init; }
+
     public int KvDim => KvHeadCount * HeadDim;
     public int QDim => HeadCount * HeadDim;
 
@@ -63,6 +68,15 @@ public sealed record ModelConfig
             throw new GgufFormatException(f.Path, $"{arch}.rope.scaling.type", $"expected none or linear, found \"{scalingType}\"");
         }
 
+        int experts = f.GetInt($"{arch}.expert_count", 0), used = 0, expertFf = 0;
+        if (experts < 0) throw new GgufFormatException(f.Path, $"{arch}.expert_count", $"expected a positive integer, found {experts}");
+        if (experts > 0)
+        {
+            used = Positive(f, $"{arch}.expert_used_count");
+            if (used > experts) throw new GgufFormatException(f.Path, $"{arch}.expert_used_count", $"expected at most expert_count {experts}, found {used}");
+            expertFf = Positive(f, $"{arch}.expert_feed_forward_length");
+        }
+
         return new ModelConfig
         {
             Architecture = arch,
@@ -78,6 +92,9 @@ public sealed record ModelConfig
             RopeFreqScale = scale,
             RopeDims = ropeDims,
             RopeNeoX = family.RopeNeoX,
+            ExpertCount = experts,
+            ExpertUsedCount = used,
+            ExpertFeedForwardLength = expertFf,
         };
     }
 

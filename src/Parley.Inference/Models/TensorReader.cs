@@ -24,6 +24,22 @@ internal static unsafe class TensorReader
         return WeightMatrix.From(f, t);
     }
 
+    /// <summary>The <paramref name="count"/> matrices of a 3-D tensor [<paramref name="cols"/>, <paramref name="rows"/>, <paramref name="count"/>] (one per expert).</summary>
+    public static WeightMatrix[] Stack(GgufFile f, string name, int cols, int rows, int count)
+    {
+        var t = f.GetTensor(name);
+        if (t.Dimensions.Length != 3 || t.Dimensions[0] != cols || t.Dimensions[1] != rows || t.Dimensions[2] != count)
+        {
+            throw new GgufFormatException(f.Path, $"tensor[{name}].dims", $"expected [{cols}, {rows}, {count}], found [{string.Join(", ", t.Dimensions)}]");
+        }
+
+        ActivationLayout.For(t.Type); // throws for types without a product
+        var first = new WeightMatrix(f.DataPointer(t), t.Type, rows, cols);
+        var stack = new WeightMatrix[count];
+        for (int i = 0; i < count; i++) stack[i] = new WeightMatrix(first.Data + (long)i * rows * first.RowBytes, t.Type, rows, cols);
+        return stack;
+    }
+
     /// <summary>An F32 vector the file must have.</summary>
     public static float* Vector(GgufFile f, string name, int length)
     {

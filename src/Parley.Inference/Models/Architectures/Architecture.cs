@@ -25,13 +25,15 @@ public abstract unsafe class Architecture
 
     /// <summary>
     /// The pre-norm block every family here shares: attention with grouped-query heads, then a
-    /// SwiGLU feed-forward. Biases on q/k/v are read when present, and required with <paramref name="qkvBias"/>;
-    /// <paramref name="qkNorm"/> requires the per-head RMS norms of q and k applied before RoPE.
+    /// SwiGLU feed-forward, dense or (<paramref name="experts"/>) a mixture of experts. Biases on q/k/v
+    /// are read when present, and required with <paramref name="qkvBias"/>; <paramref name="qkNorm"/>
+    /// requires the per-head RMS norms of q and k applied before RoPE.
     /// </summary>
-    protected static LayerWeights PreNormBlock(GgufFile f, ModelConfig c, int layer, bool qkvBias = false, bool qkNorm = false)
+    protected static LayerWeights PreNormBlock(GgufFile f, ModelConfig c, int layer, bool qkvBias = false, bool qkNorm = false, bool experts = false)
     {
         string p = $"blk.{layer}.";
         float* Bias(string name, int length) => qkvBias ? TensorReader.Vector(f, p + name, length) : TensorReader.OptionalVector(f, p + name, length);
+        bool dense = !experts;
         return new LayerWeights
         {
             AttnNorm = TensorReader.Vector(f, p + "attn_norm.weight", c.EmbeddingLength),
@@ -45,9 +47,23 @@ public abstract unsafe class Architecture
             KNorm = qkNorm ? TensorReader.Vector(f, p + "attn_k_norm.weight", c.HeadDim) : null,
             Wo = TensorReader.Matrix(f, p + "attn_output.weight", c.QDim, c.EmbeddingLength),
             FfnNorm = TensorReader.Vector(f, p + "ffn_norm.weight", c.EmbeddingLength),
-            WGate = TensorReader.Matrix(f, p + "ffn_gate.weight", c.EmbeddingLength, c.FeedForwardLength),
-            WUp = TensorReader.Matrix(f, p + "ffn_up.weight", c.EmbeddingLength, c.FeedForwardLength),
-            WDown = TensorReader.Matrix(f, p + "ffn_down.weight", c.FeedForwardLength, c.EmbeddingLength),
+            WGate = dense ? TensorReader.Matrix(f, p + "ffn_gate.weight", c.EmbeddingLength, c.FeedForwardLength) : default,
+            WUp = dense ? TensorReader.Matrix(f, p + "ffn_up.weight", c.EmbeddingLength, c.FeedForwardLength) : default,
+            WDown = dense ? TensorReader.Matrix(f, p + "ffn_down.weight", c.FeedForwardLength, c.EmbeddingLength) : default,
+            Experts = experts ? Experts(f, c, p) : null,
+        };
+    }
+
+    private static ExpertWeights Experts(GgufFile f, ModelConfig c, string p)
+    {
+        if (c.ExpertCount == 0) throw new GgufFormatException(f.Path, $"{c.Architecture}.expert_count", "expected the number of experts of a mixture-of-experts model, it is missing");
+        int d = c.EmbeddingLength, ff = c.ExpertFeedForwardLength, n = c.ExpertCount;
+        return new ExpertWeights
+        {
+            Router = TensorReader.Matrix(f, p + "ffn_gate_inp.weight", d, n),
+            Gate = TensorReader.Stack(f, p + "ffn_gate_exps.weight", d, ff, n),
+            Up = TensorReader.Stack(f, p + "ffn_up_exps.weight", d, ff, n),
+            Down = TensorReader.Stack(f, p + "ffn_down_exps.weight", ff, d, n),
         };
     }
 }

@@ -5,7 +5,7 @@ namespace Parley.Inference.Models.Architectures;
 /// <summary>The families Parley runs, found by a file's <c>general.architecture</c>.</summary>
 public static class ArchitectureCatalog
 {
-    public static IReadOnlyList<Architecture> All { get; } = [new Llama(), new Qwen2(), new Qwen3()];
+    public static IReadOnlyList<Architecture> All { get; } = [new Llama(), new Qwen2(), new Qwen3(), new Qwen3Moe()];
 
     /// <summary>The file's family; an unsupported one fails naming the file, the field and what is supported.</summary>
     public static Architecture For(GgufFile f)
